@@ -1,0 +1,112 @@
+"""Inbox worker: a stored platform event → Event → handlers → outbox rows, in one transaction."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.adapter import Adapter
+from bot.delivery import Deliverer
+from bot.metrics import INBOX_LAG, INBOX_PENDING
+from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
+from handlers.context import Context
+from handlers.router import dispatch
+from storage import inbox
+from storage.queue_models import InboxItem
+
+log = structlog.get_logger()
+
+# (event, session) → what to answer; voice events go to the voice intake instead of the router
+VoiceIntake = Callable[[Event, AsyncSession], Awaitable[list[Outgoing]]]
+APOLOGY = "抱歉，处理你的消息时出错了，已通知管理员（参考编号 {ref}）。请稍后再试。"
+
+
+class InboxWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: Mapping[Platform, Adapter],
+        ctx: Context,
+        deliverer: Deliverer,
+        *,
+        voice_intake: VoiceIntake,
+        max_attempts: int,
+        batch: int = 10,
+    ) -> None:
+        self.sessions = sessions
+        self.adapters = adapters
+        self.ctx = ctx
+        self.deliverer = deliverer
+        self.voice_intake = voice_intake
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.name = f"{socket.gethostname()}:{id(self):x}"
+
+    async def step(self) -> bool:
+        now = self.ctx.clock.now()
+        async with self.sessions() as db, db.begin():
+            items = await inbox.take_batch(
+                db,
+                now=now,
+                worker=self.name,
+                limit=self.batch,
+                platforms=[str(p) for p in self.adapters],
+            )
+        for item in items:
+            await self.handle(item)
+        return bool(items)
+
+    async def handle(self, item: InboxItem) -> None:
+        structlog.contextvars.bind_contextvars(inbox_id=item.id, platform=item.platform)
+        adapter = self.adapters[Platform(item.platform)]
+        try:
+            event = adapter.to_event(item.payload, received_at=item.received_at)
+        except ValueError as err:
+            log.warning("inbox_unreadable", error=str(err))
+            async with self.sessions() as db, db.begin():
+                await inbox.mark_failed(
+                    db,
+                    item.id,
+                    error=f"unreadable: {err}",
+                    dead=True,
+                    retry_at=self.ctx.clock.now(),
+                )
+            return
+        try:
+            async with self.sessions() as db, db.begin():
+                if event.kind == EventKind.VOICE:
+                    outgoing = await self.voice_intake(event, db)
+                else:
+                    outgoing = await dispatch(event, db, self.ctx)
+                now = self.ctx.clock.now()
+                await self.deliverer.enqueue(
+                    db, outgoing, now=now, event=event, source=f"inbox:{item.id}"
+                )
+                await inbox.mark_done(db, item.id, now=now)
+        except Exception as err:
+            log.exception("inbox_item_failed", attempts=item.attempts)
+            await self._failed(item, event, err)
+        finally:
+            structlog.contextvars.unbind_contextvars("inbox_id", "message_id", "user_id")
+
+    async def _failed(self, item: InboxItem, event: Event, err: Exception) -> None:
+        dead = item.attempts >= self.max_attempts
+        now = self.ctx.clock.now()
+        retry_at = now + timedelta(seconds=min(300, 5 * 2**item.attempts))
+        async with self.sessions() as db, db.begin():
+            await inbox.mark_failed(db, item.id, error=repr(err), dead=dead, retry_at=retry_at)
+            if dead:  # the user hears a short apology with a reference, never a stack trace
+                apology = Reply(APOLOGY.format(ref=f"IN-{item.id}"))
+                await self.deliverer.enqueue(
+                    db, [apology], now=now, event=event, source=f"inbox:{item.id}:dead"
+                )
+
+    async def refresh_metrics(self) -> None:
+        async with self.sessions() as db:
+            INBOX_PENDING.set(await inbox.pending_count(db))
+            oldest = await inbox.oldest_pending_at(db)
+        INBOX_LAG.set((self.ctx.clock.now() - oldest).total_seconds() if oldest else 0.0)

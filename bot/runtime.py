@@ -1,0 +1,117 @@
+"""The runtime: settings, database, HTTP session, adapters, workers — built once, closed once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import aiohttp
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.adapter import Adapter, AdapterDeps
+from bot.delivery import Deliverer
+from bot.inbox_worker import InboxWorker
+from bot.outbox_sender import OutboxSender
+from bot.voice_intake import VoiceIntake
+from config.rules import Rules
+from config.settings import Settings
+from handlers.chat import Platform
+from handlers.clock import Clock
+from handlers.context import Context
+from handlers.extraction import Extractor, RuleExtractor
+from storage.db import create_engine, make_sessionmaker
+
+log = structlog.get_logger()
+
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    rules: Rules
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: aiohttp.ClientSession
+    ctx: Context
+    adapters: dict[Platform, Adapter]
+    deliverer: Deliverer
+    inbox_worker: InboxWorker
+    outbox_sender: OutboxSender
+    inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def open(cls, settings: Settings, rules: Rules, clock: Clock) -> Runtime:
+        engine = create_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        wake = asyncio.Event()
+        extractor = build_extractor(settings, http)
+        ctx = Context(clock=clock, rules=rules, tz=settings.tz, extractor=extractor)
+        deps = AdapterDeps(
+            settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
+        )
+        adapters = build_adapters(deps)
+        deliverer = Deliverer(adapters, rules, settings.tz)
+        inbox_worker = InboxWorker(
+            sessions,
+            adapters,
+            ctx,
+            deliverer,
+            voice_intake=VoiceIntake(settings),
+            max_attempts=settings.inbox_max_attempts,
+        )
+        sender = OutboxSender(sessions, adapters, clock, max_attempts=settings.outbox_max_attempts)
+        return cls(
+            settings,
+            rules,
+            clock,
+            engine,
+            sessions,
+            http,
+            ctx,
+            adapters,
+            deliverer,
+            inbox_worker,
+            sender,
+            wake,
+        )
+
+    async def close(self) -> None:
+        for adapter in self.adapters.values():
+            try:
+                await adapter.close()
+            except Exception:
+                log.exception("adapter_close_failed", platform=str(adapter.platform))
+        await self.http.close()
+        await self.engine.dispose()
+
+
+def build_adapters(deps: AdapterDeps) -> dict[Platform, Adapter]:
+    """One adapter per configured platform; an unconfigured platform is simply off."""
+    adapters: dict[Platform, Adapter] = {}
+    if deps.settings.wecom_enabled:
+        from bot.wecom.adapter import WeComAdapter
+
+        adapters[Platform.WECOM] = WeComAdapter(deps)
+    if deps.settings.dingtalk_enabled:
+        from bot.dingtalk.adapter import DingTalkAdapter
+
+        adapters[Platform.DINGTALK] = DingTalkAdapter(deps)
+    return adapters
+
+
+def build_extractor(settings: Settings, http: aiohttp.ClientSession) -> Extractor:
+    if not settings.llm_enabled:
+        return RuleExtractor()
+    from bot.llm_extractor import LlmExtractor
+
+    return LlmExtractor(
+        base_url=settings.llm_base_url or "",
+        api_key=settings.llm_api_key,
+        model=settings.llm_model or "",
+        timeout_s=settings.llm_timeout_s,
+        http=http,
+    )

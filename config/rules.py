@@ -1,0 +1,147 @@
+"""Rules: stages, stall thresholds, quiet hours, SOP templates — YAML with shipped defaults."""
+
+from __future__ import annotations
+
+from datetime import time
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_RULES_NAME = "rules_default.yaml"
+
+
+class RulesError(Exception):
+    """The rules file cannot be used; the message names the file, the key and what was expected."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(Strict):
+    name: str
+    stall_days: Annotated[int, Field(gt=0)] | None = None  # None: the stage never stalls
+    business_days: bool = False
+    terminal: bool = False
+
+
+class Trigger(StrEnum):
+    CONTRACT_SIGNED = "contract_signed"
+    DELIVERY_DONE = "delivery_done"
+    PAYMENT_RECEIVED = "payment_received"
+    CONTRACT_EXPIRY = "contract_expiry"
+    PAYMENT_TERM_END = "payment_term_end"
+
+
+class SopTemplate(Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    title: str
+    trigger: Trigger
+    offset_days: int
+    accept_sla_hours: Annotated[int, Field(gt=0)] = 24
+    done_sla_days: Annotated[int, Field(ge=0)] = 3
+    checklist: tuple[str, ...] = ()
+
+
+class QuietHours(Strict):
+    start: time = time(21, 0)
+    end: time = time(8, 30)
+
+
+class Escalation(Strict):
+    grace_days: Annotated[int, Field(ge=0)] = 3
+    director_grace_days: Annotated[int, Field(ge=0)] = 5
+    last_chance_hour: time = time(9, 0)
+
+
+class Health(Strict):
+    start: Annotated[int, Field(ge=0, le=100)] = 80
+    on_time: int = 5
+    late: int = -5
+    missed: int = -15
+    escalate_below: Annotated[int, Field(ge=0, le=100)] = 60
+
+
+class Rules(Strict):
+    stages: tuple[Stage, ...]
+    lost_stage: str = "丢单"
+    allow_backward: bool = False
+    lead_touch_hours: Annotated[int, Field(gt=0)] = 24
+    silent_step_hours: Annotated[int, Field(gt=0)] = 48
+    commitment_warn_hours: Annotated[int, Field(gt=0)] = 24
+    escalation: Escalation = Escalation()
+    quiet_hours: QuietHours = QuietHours()
+    digest_at: time = time(9, 0)
+    watch_every_minutes: Annotated[int, Field(gt=0)] = 15
+    health: Health = Health()
+    sop_templates: tuple[SopTemplate, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rules:
+        names = [s.name for s in self.stages]
+        if len(names) < 2:
+            raise ValueError("stages: expected at least two stages")
+        if len(set(names)) != len(names):
+            raise ValueError("stages: stage names must be unique")
+        if self.lost_stage not in names:
+            raise ValueError(f"lost_stage: {self.lost_stage!r} is not one of the stages {names}")
+        keys = [t.key for t in self.sop_templates]
+        if len(set(keys)) != len(keys):
+            raise ValueError("sop_templates: template keys must be unique")
+        return self
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)
+
+    @property
+    def first_stage(self) -> str:
+        return self.stages[0].name
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    def can_move(self, from_stage: str, to_stage: str) -> bool:
+        """Forward moves and 丢单 are allowed from any open stage; backward only if configured."""
+        if from_stage == to_stage or self.stage(from_stage).terminal:
+            return False
+        if to_stage == self.lost_stage:
+            return True
+        order = self.stage_names
+        return order.index(to_stage) > order.index(from_stage) or self.allow_backward
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    """Load the rules YAML (shipped defaults for None); errors name file, key and expectation."""
+    if path is None:
+        source = resources.files("config").joinpath(DEFAULT_RULES_NAME)
+        label, text = f"<shipped {DEFAULT_RULES_NAME}>", source.read_text(encoding="utf-8")
+    else:
+        label = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise RulesError(f"rules file {label}: cannot read it ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RulesError(f"rules file {label}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise RulesError(f"rules file {label}: expected a mapping of rule keys at the top level")
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            given = error.get("input")
+            shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
+            problems.append(f"key '{key}': {error['msg']}{shown}")
+        raise RulesError(f"rules file {label}: " + "; ".join(problems)) from None

@@ -1,0 +1,137 @@
+"""Settings: every SALESBOT_* key of the public contract, from the environment or salesbot.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+AsrEngine = Literal["faster-whisper", "openai-whisper", "openai-api", "platform", "none"]
+
+WECOM_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+DINGTALK_KEYS = ("dingtalk_app_key", "dingtalk_app_secret", "dingtalk_robot_code")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key and what was expected."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SALESBOT_",
+        toml_file="salesbot.toml",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./salesbot.db"
+    rules_file: Path | None = None
+    timezone: str = "Asia/Shanghai"
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: str | None = None
+    dingtalk_robot_code: str | None = None
+    dingtalk_mode: Literal["http", "stream"] = "http"
+    dingtalk_api_base: str = "https://api.dingtalk.com"
+    dingtalk_oapi_base: str = "https://oapi.dingtalk.com"
+
+    asr_engine: AsrEngine = "faster-whisper"
+    asr_model: str = "base"
+    asr_language: str = "zh"
+    asr_base_url: str | None = None
+    asr_api_key: str | None = None
+    asr_workers: int = Field(default=1, ge=0)
+    asr_max_audio_s: float = Field(default=300.0, gt=0)
+    cache_dir: Path | None = None  # where the bundled Whisper model is assembled
+
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout_s: float = Field(default=8.0, gt=0)
+
+    # Operational knobs (not in the contract's list, all optional).
+    callback_max_bytes: int = Field(default=256 * 1024, gt=0)
+    callback_window_s: int = Field(default=300, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    shutdown_grace_s: float = Field(default=10.0, gt=0)
+    audit_retention_days: int = Field(default=180, ge=180)
+    instance_name: str = "salesbot"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over salesbot.toml.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown timezone {value!r}; expected e.g. Asia/Shanghai") from err
+        return value
+
+    @model_validator(mode="after")
+    def _platforms_complete(self) -> Settings:
+        for platform, keys in (("WeCom", WECOM_KEYS), ("DingTalk", DINGTALK_KEYS)):
+            present = [k for k in keys if getattr(self, k) not in (None, "")]
+            if present and len(present) != len(keys):
+                missing = ", ".join(f"SALESBOT_{k.upper()}" for k in keys if k not in present)
+                raise ValueError(f"{platform} is half-configured: missing {missing}")
+        if self.asr_engine == "openai-api" and not self.asr_base_url:
+            raise ValueError("SALESBOT_ASR_ENGINE=openai-api needs SALESBOT_ASR_BASE_URL")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return self.wecom_corp_id is not None
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        return self.dingtalk_app_key is not None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad value is a ConfigError naming the key, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            key = ".".join(str(p) for p in error["loc"])
+            name = f"SALESBOT_{key.upper()}" if key else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("bad configuration: " + "; ".join(problems)) from None

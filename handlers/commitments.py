@@ -1,0 +1,181 @@
+"""Commitments: register a promise to a customer (承诺), close it (兑现), list the open ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chat import Outgoing, Reply
+from handlers.codes import next_code
+from handlers.commands import Command, split_args
+from handlers.context import Context
+from handlers.errors import NotAllowed, UserError
+from handlers.extraction import Due, parse_due
+from handlers.lookup import find_customer
+from handlers.permissions import customers_visible_to
+from handlers.timefmt import format_local
+from storage import audit
+from storage.models import Commitment, CommitmentStatus, Customer, User
+
+EXAMPLE = "承诺 启明科技 发正式报价 下周三17:00 依据 3月5日会议纪要"
+EVIDENCE_WORDS = ("依据", "evidence")
+
+
+async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """承诺 <客户> <事项> <时间> [依据 <…>]: record the promise and answer with its code."""
+    if not cmd.rest:
+        return await list_commitments(cmd, db, ctx)
+    body, evidence = _split_evidence(cmd.rest)
+    args = split_args(body)
+    if len(args) < 3:
+        raise UserError("承诺需要客户、事项和时间", example=EXAMPLE)
+    customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
+    what, due = _split_due(args[1:], ctx)
+    now = ctx.clock.now()
+    if due.at <= now:
+        raise UserError("承诺时间已经过去了", example=EXAMPLE)
+    commitment = await create(
+        db,
+        ctx,
+        owner=cmd.user,
+        customer=customer,
+        what=what,
+        due_at=due.at,
+        evidence=evidence,
+        source_message_id=f"commit:{cmd.event.message_id}",
+    )
+    return [
+        Reply(
+            f"已登记承诺 {commitment.code}：{customer.name} — {what}，"
+            f"截止 {format_local(due.at, ctx.tz)}。兑现后发「兑现 {commitment.code}」"
+        )
+    ]
+
+
+def _split_evidence(text: str) -> tuple[str, str | None]:
+    for word in EVIDENCE_WORDS:
+        head, sep, tail = text.partition(f" {word}")
+        if sep and tail.strip():
+            return head.strip(), tail.strip(" ：:")
+    return text, None
+
+
+def _split_due(words: list[str], ctx: Context) -> tuple[str, Due]:
+    """The time is at the end: try the last word, then the last two (下周三 17:00)."""
+    now = ctx.clock.now()
+    for take in (1, 2, 3):
+        if len(words) <= take:
+            break
+        due = parse_due(" ".join(words[-take:]), now=now, tz=ctx.tz)
+        if due is not None:
+            return " ".join(words[:-take]), due
+    raise UserError("没看懂承诺的时间", example=EXAMPLE)
+
+
+async def create(
+    db: AsyncSession,
+    ctx: Context,
+    *,
+    owner: User,
+    customer: Customer,
+    what: str,
+    due_at: datetime,
+    evidence: str | None,
+    source_message_id: str,
+    followup_id: int | None = None,
+) -> Commitment:
+    now = ctx.clock.now()
+    code = await next_code(db, "C", now.astimezone(ctx.tz).date())
+    commitment = Commitment(
+        code=code,
+        customer_id=customer.id,
+        owner_id=owner.id,
+        what=what,
+        due_at=due_at,
+        evidence=evidence,
+        status=CommitmentStatus.OPEN,
+        created_at=now,
+        last_activity_at=now,
+        followup_id=followup_id,
+        source_message_id=source_message_id,
+    )
+    db.add(commitment)
+    await db.flush()
+    audit.record(
+        db,
+        at=now,
+        actor_id=owner.id,
+        action="commitment_registered",
+        entity="commitment",
+        entity_id=commitment.id,
+        after={"code": code, "customer": customer.name, "what": what, "due_at": due_at},
+    )
+    return commitment
+
+
+async def keep_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """兑现 <编号>: close a commitment as kept."""
+    example = "兑现 C-20260305-001"
+    code = cmd.rest.strip().upper()
+    if not code:
+        raise UserError("请写上承诺编号", example=example)
+    commitment = (
+        await db.execute(select(Commitment).where(Commitment.code == code))
+    ).scalar_one_or_none()
+    if commitment is None:
+        raise UserError(f"没有编号为 {code} 的承诺", example=example)
+    customer = await db.get_one(Customer, commitment.customer_id)
+    visible = await db.execute(
+        select(Customer.id).where(Customer.id == customer.id, customers_visible_to(cmd.user))
+    )
+    if commitment.owner_id != cmd.user.id and visible.first() is None:
+        raise NotAllowed(f"承诺 {code} 不是你的，你不能关闭它")
+    if commitment.status != CommitmentStatus.OPEN:
+        raise UserError(
+            f"承诺 {code} 已经是「{_status_label(commitment.status)}」状态", example=example
+        )
+    now = ctx.clock.now()
+    commitment.status = CommitmentStatus.KEPT
+    commitment.kept_at = now
+    commitment.last_activity_at = now
+    customer.last_evidence_at = now
+    audit.record(
+        db,
+        at=now,
+        actor_id=cmd.user.id,
+        action="commitment_kept",
+        entity="commitment",
+        entity_id=commitment.id,
+        before={"status": CommitmentStatus.OPEN},
+        after={"status": CommitmentStatus.KEPT},
+    )
+    late = "（已逾期兑现）" if now > commitment.due_at else ""
+    return [Reply(f"承诺 {code} 已兑现{late}：{customer.name} — {commitment.what}")]
+
+
+async def list_commitments(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """我的承诺: open commitments, soonest first."""
+    stmt = (
+        select(Commitment, Customer.name)
+        .join(Customer, Customer.id == Commitment.customer_id)
+        .where(Commitment.owner_id == cmd.user.id, Commitment.status == CommitmentStatus.OPEN)
+        .order_by(Commitment.due_at)
+    )
+    rows = (await db.execute(stmt)).all()
+    if not rows:
+        return [Reply(f"你没有未兑现的承诺。登记承诺：{EXAMPLE}")]
+    now = ctx.clock.now()
+    lines = [f"未兑现的承诺（{len(rows)}）："]
+    for commitment, name in rows:
+        flag = "🔴逾期 " if commitment.due_at < now else ""
+        lines.append(
+            f"{flag}{commitment.code} {name}：{commitment.what}，截止 "
+            f"{format_local(commitment.due_at, ctx.tz)}"
+        )
+    return [Reply("\n".join(lines))]
+
+
+def _status_label(status: str) -> str:
+    return {"kept": "已兑现", "cancelled": "已取消", "open": "未兑现"}.get(status, status)

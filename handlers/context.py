@@ -1,0 +1,18 @@
+"""What a handler gets besides the command and the session: clock, rules, timezone, extractor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from config.rules import Rules
+from handlers.clock import Clock
+from handlers.extraction import Extractor, RuleExtractor
+
+
+@dataclass(frozen=True)
+class Context:
+    clock: Clock
+    rules: Rules
+    tz: ZoneInfo
+    extractor: Extractor = field(default_factory=RuleExtractor)

@@ -1,0 +1,24 @@
+"""The help text: every command with an example, generated from the router's table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+
+class HasUsage(Protocol):
+    @property
+    def usage(self) -> str: ...
+
+
+def help_text(routes: Mapping[str, HasUsage], aliases: Mapping[str, str]) -> str:
+    english: dict[str, list[str]] = {}
+    for alias, word in aliases.items():
+        if alias.isascii() and alias.isalpha():
+            english.setdefault(word, []).append(alias)
+    lines = ["salesbot 可以这样用（中文命令，括号里是英文别名）："]
+    for word, route in routes.items():
+        alias = f"（{'/'.join(english[word])}）" if word in english else ""
+        lines.append(f"• {route.usage}{alias}")
+    lines.append("也可以直接发语音说跟进情况，我会整理成跟进记录。")
+    return "\n".join(lines)

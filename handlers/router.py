@@ -1,0 +1,179 @@
+"""The router: command word → handler, role gate, user errors → answers, once per message id."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import commitments, corrections, customers, deals, followups, tasks
+from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
+from handlers.commands import Command, match_word
+from handlers.context import Context
+from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.help import help_text
+from storage import audit
+from storage.models import ROLE_RANK, HandledEvent, Role, User
+
+log = structlog.get_logger()
+
+Handler = Callable[[Command, AsyncSession, Context], Awaitable[list[Outgoing]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    handler: Handler
+    usage: str  # one line for 帮助
+    needs: Role = Role.REP
+
+
+async def show_help(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """帮助 / help"""
+    return [Reply(help_text(ROUTES, ALIASES))]
+
+
+ROUTES: dict[str, Route] = {
+    "跟进": Route(
+        followups.log_followup,
+        "跟进 <客户> <内容>　记录跟进，如：跟进 启明科技 电话沟通，下周三前给报价",
+    ),
+    "改": Route(
+        corrections.correct_last, "改 <字段> <值>　更正上一条跟进，如：改 时间 周五 / 改 客户 宏达"
+    ),
+    "承诺": Route(
+        commitments.register_commitment, "承诺 <客户> <事项> <时间> [依据 <…>]　登记对客户的承诺"
+    ),
+    "兑现": Route(commitments.keep_commitment, "兑现 <编号>　关闭承诺，如：兑现 C-20260305-001"),
+    "我的承诺": Route(commitments.list_commitments, "我的承诺　查看未兑现的承诺"),
+    "阶段": Route(customers.change_stage, "阶段 <客户> <阶段>　推进阶段，如：阶段 启明科技 方案"),
+    "新客户": Route(
+        customers.create_lead, "新客户 <名称> [等级]　创建线索，如：新客户 杭州启明科技有限公司 A"
+    ),
+    "签约": Route(deals.record_signed, "签约 <客户> 到期 <日期> [账期 <天>]　记录签约"),
+    "交付": Route(deals.record_delivered, "交付 <客户>　记录交付完成"),
+    "回款": Route(deals.record_payment, "回款 <客户> <金额>　记录回款，如：回款 启明科技 12.5万"),
+    "任务": Route(tasks.list_tasks, "任务　查看我的任务卡"),
+    "接受": Route(tasks.accept_task, "接受 <编号>　接受任务卡"),
+    "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
+    "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
+    "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
+    "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
+    "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
+}
+ALIASES: dict[str, str] = {
+    "followup": "跟进",
+    "fix": "改",
+    "commit": "承诺",
+    "keep": "兑现",
+    "commitments": "我的承诺",
+    "stage": "阶段",
+    "lead": "新客户",
+    "signed": "签约",
+    "delivered": "交付",
+    "paid": "回款",
+    "tasks": "任务",
+    "accept": "接受",
+    "done": "完成",
+    "snooze": "稍后提醒",
+    "why": "为什么",
+    "mine": "我的",
+    "help": "帮助",
+    "?": "帮助",
+    "？": "帮助",
+}
+UNSUPPORTED = "暂不支持该消息类型，请发文字或语音。发「帮助」查看可用命令。"
+
+
+async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """Handle one event in the caller's transaction; the same message id twice → nothing."""
+    structlog.contextvars.bind_contextvars(platform=event.platform, message_id=event.message_id)
+    if await db.get(HandledEvent, (str(event.platform), event.message_id)) is not None:
+        log.info("event_already_handled")
+        return []
+    user = await find_sender(db, event)
+    try:
+        replies = await _route(event, user, db, ctx)
+    except UserError as err:
+        log.info("user_error", problem=err.problem)
+        if isinstance(err, NotAllowed) and user is not None:
+            audit.record(
+                db,
+                at=ctx.clock.now(),
+                actor_id=user.id,
+                action="denied",
+                entity="message",
+                entity_id=None,
+                note=f"{event.text[:200]} → {err.problem}",
+            )
+        replies = [err.to_reply()]
+    db.add(
+        HandledEvent(
+            platform=str(event.platform),
+            message_id=event.message_id,
+            user_id=user.id if user else None,
+            handled_at=ctx.clock.now(),
+            replies=[message_as_text(r) for r in replies if not isinstance(r, Push)],
+        )
+    )
+    return replies
+
+
+async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    if user is None:
+        raise NotRegistered()
+    structlog.contextvars.bind_contextvars(user_id=user.id)
+    if not user.active:
+        raise UserError("你的账号已停用，客户和任务已移交。如有疑问请联系主管")
+    if event.kind == EventKind.ENTER:
+        return []
+    if event.kind == EventKind.IMAGE:
+        return await _run(tasks.attach_image, Command(event, user, "", ""), db, ctx)
+    if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
+        return [Reply(UNSUPPORTED)]
+    matched = match_word(event.text, ROUTES.keys(), ALIASES)
+    if matched is None:
+        return [Reply(_not_understood(event.text))]
+    word, rest = matched
+    route = ROUTES[word]
+    if ROLE_RANK[Role(user.role)] < ROLE_RANK[route.needs]:
+        raise NotAllowed(f"「{word}」只有{_role_label(route.needs)}可以使用")
+    return await _run(route.handler, Command(event, user, word, rest), db, ctx)
+
+
+async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    # A refused command leaves no rows behind: its writes live in a savepoint.
+    savepoint = await db.begin_nested()
+    try:
+        replies = await handler(cmd, db, ctx)
+    except BaseException:
+        if savepoint.is_active:
+            await savepoint.rollback()
+        raise
+    await savepoint.commit()
+    return replies
+
+
+async def find_sender(db: AsyncSession, event: Event) -> User | None:
+    column = {
+        Platform.WECOM: User.wecom_userid,
+        Platform.DINGTALK: User.dingtalk_userid,
+        Platform.SHELL: User.name,
+    }[event.platform]
+    return (await db.execute(select(User).where(column == event.sender))).scalar_one_or_none()
+
+
+def _not_understood(text: str) -> str:
+    shown = text.strip()[:30] or "（空消息）"
+    return (
+        f"没看懂「{shown}」。记录跟进请这样写：跟进 启明科技 电话确认了试用安排，下周三前给反馈。"
+        "发「帮助」查看全部命令"
+    )
+
+
+def _role_label(role: Role) -> str:
+    return {Role.REP: "销售", Role.MANAGER: "主管", Role.DIRECTOR: "总监", Role.ADMIN: "管理员"}[
+        role
+    ]

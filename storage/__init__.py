@@ -1,0 +1,1 @@
+"""salesbot storage layer."""

@@ -1,0 +1,248 @@
+"""Business rows: teams, users, customers and history, follow-ups, commitments, tasks, alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, JsonValue
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+
+
+ROLE_RANK = {Role.REP: 1, Role.MANAGER: 2, Role.DIRECTOR: 3, Role.ADMIN: 4}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    wecom_webhook_key: Mapped[str | None] = mapped_column(String(200))
+    wecom_chat_id: Mapped[str | None] = mapped_column(String(64))  # app group chat (appchat)
+    dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(200))
+    dingtalk_webhook: Mapped[str | None] = mapped_column(String(500))
+    dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    team: Mapped[Team | None] = relationship(lazy="raise")
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[Role(self.role)]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    stage_entered_at: Mapped[datetime]
+    level: Mapped[str] = mapped_column(String(1), default="B")
+    health_score: Mapped[int] = mapped_column(Integer, default=80)
+    last_evidence_at: Mapped[datetime | None]  # last follow-up or completed task: resets stalls
+    next_step_due_at: Mapped[datetime | None]  # a dated next step suspends the stall clock
+    created_at: Mapped[datetime]
+    owner: Mapped[User | None] = relationship(lazy="raise")
+
+    __table_args__ = (Index("ix_customers_stage_entered", "stage", "stage_entered_at"),)
+
+
+class StageChange(Base):
+    __tablename__ = "stage_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Followup(Base):
+    __tablename__ = "followups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(10), default="text")  # text | voice
+    raw_text: Mapped[str] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str | None] = mapped_column(String(100))
+    next_action: Mapped[str | None] = mapped_column(Text)
+    next_action_due_at: Mapped[datetime | None]
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    extraction: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # fields, spans, engine
+    asr: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # duration, engine, timings
+    source_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+    __table_args__ = (Index("ix_followups_customer_created", "customer_id", "created_at"),)
+
+
+class CommitmentStatus(StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    CANCELLED = "cancelled"
+
+
+class Commitment(Base):
+    __tablename__ = "commitments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # C-20261122-003
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=CommitmentStatus.OPEN, index=True)
+    created_at: Mapped[datetime]
+    kept_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime]
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"))
+    source_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    customer: Mapped[Customer] = relationship(lazy="raise")
+
+
+class CodeCounter(Base):
+    """Per-day sequence for codes like C-YYYYMMDD-NNN: one row per (kind, day), bumped in place."""
+
+    __tablename__ = "code_counters"
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class EventKind(StrEnum):
+    CONTRACT_SIGNED = "contract_signed"
+    DELIVERY_DONE = "delivery_done"
+    PAYMENT_RECEIVED = "payment_received"
+
+
+class CustomerEvent(Base):
+    """Contract signed / delivery done / payment received: the events SOP tasks start from."""
+
+    __tablename__ = "customer_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    occurred_at: Mapped[datetime]
+    contract_expires_on: Mapped[date | None] = mapped_column(Date)
+    payment_term_days: Mapped[int | None] = mapped_column(Integer)
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class TaskStatus(StrEnum):
+    PLANNED = "planned"  # created, not yet pushed (its push time is in the future)
+    PUSHED = "pushed"  # card sent, waiting to be accepted
+    ACCEPTED = "accepted"
+    DONE = "done"
+    MISSED = "missed"
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)  # template + trigger event
+    template_key: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(200))
+    checklist: Mapped[list[str]] = mapped_column(JSON, default=list)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    trigger_event_id: Mapped[int | None] = mapped_column(ForeignKey("customer_events.id"))
+    push_at: Mapped[datetime] = mapped_column(index=True)
+    accept_by: Mapped[datetime]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default=TaskStatus.PLANNED, index=True)
+    pushed_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence_media_id: Mapped[str | None] = mapped_column(String(200))
+    last_activity_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    SNOOZED = "snoozed"
+
+
+class Alert(Base):
+    """One warning; its dedupe key (rule, subject, level, period) makes it happen once."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    rule: Mapped[str] = mapped_column(String(40), index=True)
+    level: Mapped[str] = mapped_column(String(20))  # notice | yellow | red | director | ...
+    subject_type: Mapped[str] = mapped_column(String(20))  # customer | commitment | task
+    subject_id: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # whom it is about
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=AlertStatus.OPEN, index=True)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_alerts_subject", "subject_type", "subject_id"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HandledEvent(Base):
+    """A chat event already answered, with the answer: handling it twice changes nothing."""
+
+    __tablename__ = "handled_events"
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime]
+    replies: Mapped[list[Any]] = mapped_column(JSON, default=list)
