@@ -113,5 +113,5 @@ def build_extractor(settings: Settings, http: aiohttp.ClientSession) -> Extracto
         api_key=settings.llm_api_key,
         model=settings.llm_model or "",
         timeout_s=settings.llm_timeout_s,
-        http=http,
+        session=http,
     )

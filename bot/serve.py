@@ -13,6 +13,7 @@ from bot.runtime import Runtime
 from config.rules import Rules
 from config.settings import Settings
 from handlers.clock import SystemClock
+from handlers.extraction import warm_up
 from storage.db import create_engine
 from storage.migrate import upgrade_to_head
 
@@ -29,6 +30,7 @@ async def _serve(settings: Settings, rules: Rules, *, host: str, port: int, http
         await upgrade_to_head(engine)
     finally:
         await engine.dispose()
+    await asyncio.to_thread(warm_up)  # jionlp's dictionaries load once, before the first note
     runtime = await Runtime.open(settings, rules, SystemClock())
     extra_steps, on_start, on_stop = await _background(runtime)
     app = build_app(runtime, extra_steps=extra_steps, on_start=on_start, on_stop=on_stop)
