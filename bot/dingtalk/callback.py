@@ -1,0 +1,76 @@
+"""HTTP mode: POST /dingtalk/callback checks the sign, stores the message in the inbox, answers."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from aiohttp import web
+
+from bot.adapter import AdapterDeps
+from bot.dingtalk.events import parse_robot_message
+from bot.dingtalk.signing import check_callback
+from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
+from storage.inbox import store_event
+
+log = structlog.get_logger()
+PLATFORM = "dingtalk"
+
+
+async def save_message(deps: AdapterDeps, message_key: str, payload: str) -> bool:
+    """Insert-or-ignore into the inbox (HTTP and Stream alike); True if it was new."""
+    new = await store_event(
+        deps.sessions,
+        platform=PLATFORM,
+        message_key=message_key,
+        payload=payload,
+        now=deps.clock.now(),
+    )
+    CALLBACKS.labels(PLATFORM, "new" if new else "duplicate").inc()
+    if new:
+        deps.wake_inbox()
+    return new
+
+
+def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
+    secret = deps.settings.dingtalk_app_secret or ""
+    max_bytes = deps.settings.callback_max_bytes
+
+    async def receive(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            return await _receive(request)
+        finally:
+            CALLBACK_SECONDS.labels(PLATFORM).observe(time.perf_counter() - started)
+
+    async def _receive(request: web.Request) -> web.Response:
+        now_ms = int(deps.clock.now().timestamp() * 1000)
+        problem = check_callback(
+            request.headers.get("timestamp"),
+            request.headers.get("sign"),
+            secret=secret,
+            now_ms=now_ms,
+        )
+        if problem:
+            return _reject(401, problem, request)
+        if request.content_length is not None and request.content_length > max_bytes:
+            return _reject(413, "too_large", request)
+        body = await request.read()
+        if len(body) > max_bytes:
+            return _reject(413, "too_large", request)
+        try:
+            payload = body.decode("utf-8")
+            message = parse_robot_message(payload)
+        except ValueError as err:  # UnicodeDecodeError is a ValueError too
+            return _reject(400, "malformed", request, detail=str(err))
+        await save_message(deps, message.msg_id, payload)
+        # Replies go through the outbox (sessionWebhook or robot API), never in this answer.
+        return web.json_response({})
+
+    return [web.post("/dingtalk/callback", receive)]
+
+
+def _reject(status: int, reason: str, request: web.Request, detail: str = "") -> web.Response:
+    REJECTIONS.labels(PLATFORM, reason).inc()
+    log.warning("dingtalk_callback_rejected", reason=reason, detail=detail, remote=request.remote)
+    return web.json_response({"error": reason}, status=status)

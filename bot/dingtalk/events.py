@@ -1,0 +1,184 @@
+"""DingTalk payloads → the chat model: robot messages (text, richText, picture, audio), clicks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from handlers.chat import CardAction, Event, EventKind, Platform
+
+ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = "/v1.0/card/instances/callback"
+CARD_KEY_PREFIX = "card:"  # inbox keys of card clicks; robot messages use their msgId
+
+
+class _Lenient(BaseModel):
+    # DingTalk adds undocumented fields (senderPlatform, openThreadId, …) without notice:
+    # rejecting unknown keys would turn a harmless addition into lost messages.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class TextBody(_Lenient):
+    content: str = ""
+
+
+class AtUser(_Lenient):
+    dingtalk_id: str = Field(default="", alias="dingtalkId")
+    staff_id: str | None = Field(default=None, alias="staffId")
+
+
+class RobotMessage(_Lenient):
+    """The robot message JSON: an HTTP-mode body, or the `data` of a Stream frame."""
+
+    msg_id: str = Field(alias="msgId", min_length=1)
+    msgtype: str = Field(min_length=1)
+    conversation_type: str = Field(default="1", alias="conversationType")
+    conversation_id: str | None = Field(default=None, alias="conversationId")
+    sender_id: str | None = Field(default=None, alias="senderId")
+    sender_staff_id: str | None = Field(default=None, alias="senderStaffId")
+    sender_nick: str | None = Field(default=None, alias="senderNick")
+    create_at: int | None = Field(default=None, alias="createAt")
+    session_webhook: str | None = Field(default=None, alias="sessionWebhook")
+    session_webhook_expires_ms: int | None = Field(default=None, alias="sessionWebhookExpiredTime")
+    at_users: list[AtUser] = Field(default_factory=list, alias="atUsers")
+    is_in_at_list: bool | None = Field(default=None, alias="isInAtList")
+    robot_code: str | None = Field(default=None, alias="robotCode")
+    text: TextBody | None = None
+    content: dict[str, Any] | None = None
+
+    @property
+    def sender(self) -> str:
+        # senderStaffId is the org user id the send APIs want; external people only have senderId.
+        return self.sender_staff_id or self.sender_id or ""
+
+    @property
+    def is_group(self) -> bool:
+        return self.conversation_type == "2"
+
+
+class CardCallback(_Lenient):
+    """An interactive card click (Stream topic /v1.0/card/instances/callback)."""
+
+    out_track_id: str = Field(alias="outTrackId", min_length=1)
+    user_id: str = Field(alias="userId", min_length=1)
+    type: str = "actionCallback"
+    content: str = "{}"  # a JSON string: {"cardPrivateData": {"actionIds": […], "params": {…}}}
+
+
+def parse_robot_message(raw: str | bytes) -> RobotMessage:
+    """Validate a robot message; ValueError says what is wrong (the callback answers 400)."""
+    try:
+        message = RobotMessage.model_validate_json(raw)
+    except ValidationError as err:
+        raise ValueError(_first_problem(err)) from None
+    if not message.sender:
+        raise ValueError("senderStaffId/senderId: missing")
+    return message
+
+
+def parse_card_callback(raw: str | bytes) -> CardCallback:
+    try:
+        return CardCallback.model_validate_json(raw)
+    except ValidationError as err:
+        raise ValueError(_first_problem(err)) from None
+
+
+def parse_payload(payload: str) -> RobotMessage | CardCallback:
+    """A stored inbox payload: a robot message or a card click. ValueError if neither."""
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON: {err}") from None
+    if isinstance(data, dict) and "outTrackId" in data and "msgtype" not in data:
+        return parse_card_callback(payload)
+    return parse_robot_message(payload)
+
+
+def to_event(payload: str, *, received_at: datetime) -> Event:
+    """A stored inbox payload → Event. Raises ValueError for a payload it cannot read."""
+    parsed = parse_payload(payload)
+    if isinstance(parsed, CardCallback):
+        return card_event(parsed, payload, received_at=received_at)
+    return message_event(parsed, received_at=received_at)
+
+
+def message_event(message: RobotMessage, *, received_at: datetime) -> Event:
+    common: dict[str, Any] = {
+        "platform": Platform.DINGTALK,
+        "message_id": message.msg_id,
+        "sender": message.sender,
+        "received_at": received_at,
+        "conversation_id": message.conversation_id,
+        "is_group": message.is_group,
+        "raw_type": message.msgtype,
+    }
+    content = message.content or {}
+    match message.msgtype:
+        case "text":
+            # In groups DingTalk cuts the "@robot" out and leaves the space that followed it.
+            text = message.text.content if message.text else ""
+            return Event(**common, kind=EventKind.TEXT, text=text.strip())
+        case "richText":
+            return _rich_text_event(common, content)
+        case "picture":
+            code = content.get("downloadCode") or content.get("pictureDownloadCode")
+            return Event(**common, kind=EventKind.IMAGE, media_id=code)
+        case "audio":
+            recognition = str(content.get("recognition") or "").strip()
+            return Event(
+                **common,
+                kind=EventKind.VOICE,
+                media_id=content.get("downloadCode"),
+                media_format=content.get("fileExtension") or "amr",  # DingTalk voice is AMR
+                recognition=recognition or None,
+            )
+        case _:  # video, file, unknownMsgType, and whatever DingTalk adds next
+            return Event(**common, kind=EventKind.UNSUPPORTED)
+
+
+def _rich_text_event(common: dict[str, Any], content: dict[str, Any]) -> Event:
+    parts = content.get("richText") or []
+    texts = [str(p["text"]) for p in parts if isinstance(p, dict) and p.get("text")]
+    if texts:
+        return Event(**common, kind=EventKind.TEXT, text="".join(texts).strip())
+    pictures = [p for p in parts if isinstance(p, dict) and p.get("type") == "picture"]
+    if pictures:
+        code = pictures[0].get("downloadCode") or pictures[0].get("pictureDownloadCode")
+        return Event(**common, kind=EventKind.IMAGE, media_id=code)
+    return Event(**common, kind=EventKind.UNSUPPORTED)
+
+
+def card_event(callback: CardCallback, payload: str, *, received_at: datetime) -> Event:
+    try:
+        content = json.loads(callback.content)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"card callback content is not JSON: {err}") from None
+    params = (content.get("cardPrivateData") or {}).get("params") or {}
+    key = params.get("key") if isinstance(params, dict) else None
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("card callback without a 'key' param")
+    return Event(
+        platform=Platform.DINGTALK,
+        message_id=card_message_key(payload),
+        sender=callback.user_id,
+        received_at=received_at,
+        kind=EventKind.CARD_ACTION,
+        text=key.strip(),
+        action=CardAction(key=key.strip(), card_id=callback.out_track_id),
+        raw_type="cardCallback",
+    )
+
+
+def card_message_key(payload: str) -> str:
+    """Card clicks carry no message id: the same click delivered twice has the same bytes."""
+    return CARD_KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:40]
+
+
+def _first_problem(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"

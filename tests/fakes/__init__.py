@@ -1,0 +1,1 @@
+"""Fake platform servers on localhost that speak the real wire formats."""
