@@ -138,9 +138,11 @@ def shell(
     """A local chat in the terminal through the same handlers; pushes to others are printed."""
     from bot.shell import run_shell
     from handlers.context import Context
+    from handlers.extraction import RuleExtractor
 
     settings, rules = _config()
-    ctx = Context(clock=SystemClock(), rules=rules, tz=settings.tz)
+    extractor = RuleExtractor(rules.stage_names)  # stage hints in notes: the configured funnel
+    ctx = Context(clock=SystemClock(), rules=rules, tz=settings.tz, extractor=extractor)
     raise typer.Exit(_run(_with_db(settings, lambda s: run_shell(s, ctx, user_name=as_user))))
 
 

@@ -19,11 +19,12 @@ class Command:
     word: str  # the canonical (Chinese) command word
     rest: str  # everything after the word, stripped
 
-    def args(self, maxsplit: int = -1) -> list[str]:
+    def args(self, maxsplit: int = 0) -> list[str]:
         return split_args(self.rest, maxsplit)
 
 
-def split_args(text: str, maxsplit: int = -1) -> list[str]:
+def split_args(text: str, maxsplit: int = 0) -> list[str]:
+    """Words split on any spaces; maxsplit as in re.split (0: split them all)."""
     text = text.strip()
     return _SPACES.split(text, maxsplit=maxsplit) if text else []
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import UserError
-from handlers.extraction import parse_amount, parse_due
+from handlers.extraction import parse_due
+from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
 from handlers.stages import move_allowed, move_stage
 from handlers.timefmt import format_local
@@ -87,7 +88,7 @@ async def _apply(
         followup.customer_id = customer.id
         customer.last_evidence_at = now
         await db.execute(
-            Commitment.__table__.update()
+            update(Commitment)
             .where(Commitment.followup_id == followup.id)
             .values(customer_id=customer.id)
         )

@@ -11,7 +11,8 @@ from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import UserError
-from handlers.extraction import parse_amount, parse_due
+from handlers.extraction import parse_due
+from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
 from handlers.stages import move_allowed, move_stage
 from storage import audit

@@ -27,7 +27,8 @@ async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         raise UserError("请写上客户和跟进内容", example=EXAMPLE)
     candidates = await visible_candidates(db, cmd.user)
     first, rest = [*split_args(cmd.rest, 1), ""][:2]
-    typed, _ = pick(first, candidates)
+    # A note typed without spaces is one long word: fuzzy matching would take it for a name.
+    typed, _ = pick(first, candidates, fuzzy=bool(rest))
     if typed is not None and not rest:
         raise UserError(f"请写上和「{typed.name}」跟进了什么", example=EXAMPLE)
     extraction = await extract_for(ctx, cmd.rest, candidates)
@@ -37,7 +38,7 @@ async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
     ):
         # Not one of theirs by the first word nor by the note: someone else's (refused) or a typo.
         await find_customer(db, first, user=cmd.user, example=EXAMPLE)
-    replies, _ = await record_note(
+    lines, _ = await record_note(
         db,
         ctx,
         user=cmd.user,
@@ -47,7 +48,7 @@ async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         source="text",
         message_id=cmd.event.message_id,
     )
-    return replies
+    return [Reply("\n".join(lines))]
 
 
 async def extract_for(ctx: Context, text: str, candidates: list[Candidate]) -> Extraction:
@@ -68,8 +69,8 @@ async def record_note(
     message_id: str,
     transcript: str | None = None,
     asr: dict[str, Any] | None = None,
-) -> tuple[list[Outgoing], Followup]:
-    """Store the follow-up (+ commitment, + stage move); answer with the structured log."""
+) -> tuple[list[str], Followup]:
+    """Store the follow-up (+ commitment, + stage move); the answer's lines: title, log, hint."""
     now = ctx.clock.now()
     if customer is None:
         customer = await _customer_from(db, extraction)
@@ -103,11 +104,10 @@ async def record_note(
         entity_id=followup.id,
         after={"customer": customer.name, "source": source, "due": followup.next_action_due_at},
     )
-    lines = [f"已记录跟进（{customer.name}）：", *format_log(extraction, ctx.tz)]
-    lines += await _commitment_from(db, ctx, user, customer, extraction, followup, message_id)
-    lines += _stage_from(db, ctx, user, customer, extraction)
-    lines.append("有误可直接更正，例如：改 时间 周五 / 改 客户 宏达")
-    return [Reply("\n".join(lines))], followup
+    *log, hint = format_log(extraction, ctx.tz, now=now)  # its last line: how to correct (改 …)
+    log += await _commitment_from(db, ctx, user, customer, extraction, followup, message_id)
+    log += _stage_from(db, ctx, user, customer, extraction)
+    return [f"已记录跟进（{customer.name}）：", *log, hint], followup
 
 
 async def _customer_from(db: AsyncSession, extraction: Extraction) -> Customer:
@@ -153,6 +153,8 @@ def _stage_from(
 ) -> list[str]:
     if extraction.stage is None or extraction.stage.value == customer.stage:
         return []
+    if extraction.stage.value not in ctx.rules.stage_names:
+        return []  # an extractor built with other stage names: not a stage of this funnel
     target = extraction.stage.value
     if not move_allowed(ctx.rules, customer, target):
         return [

@@ -38,8 +38,11 @@ async def visible_candidates(db: AsyncSession, user: User) -> list[Candidate]:
     return [Candidate(i, n, tuple(a or ())) for i, n, a in (await db.execute(stmt)).all()]
 
 
-def pick(name: str, candidates: Sequence[Candidate]) -> tuple[Candidate | None, list[Candidate]]:
-    """The one candidate `name` means, or (None, the ones it might mean)."""
+def pick(
+    name: str, candidates: Sequence[Candidate], *, fuzzy: bool = True
+) -> tuple[Candidate | None, list[Candidate]]:
+    """The one candidate `name` means, or (None, the ones it might mean); fuzzy=False: only a
+    name, an alias or a part of one counts."""
     wanted = name.strip().casefold()
     for stage in (_exact, _alias, _substring):
         found = stage(wanted, candidates)
@@ -47,7 +50,7 @@ def pick(name: str, candidates: Sequence[Candidate]) -> tuple[Candidate | None, 
             return found[0], []
         if found:
             return None, found
-    return _fuzzy(wanted, candidates)
+    return _fuzzy(wanted, candidates) if fuzzy else (None, [])
 
 
 def _exact(wanted: str, candidates: Sequence[Candidate]) -> list[Candidate]:
