@@ -75,7 +75,7 @@ async def extract_note_cli(settings: Settings, rules: Rules, text: str, clock: C
         import aiohttp
 
         async with aiohttp.ClientSession() as http:
-            extractor = build_extractor(settings, http)
+            extractor = build_extractor(settings, http, stages=rules.stage_names)
             extraction = await extractor.extract(
                 text, now=clock.now(), tz=settings.tz, customers=refs
             )

@@ -48,7 +48,7 @@ class Runtime:
         sessions = make_sessionmaker(engine)
         http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         wake = asyncio.Event()
-        extractor = build_extractor(settings, http)
+        extractor = build_extractor(settings, http, stages=rules.stage_names)
         ctx = Context(clock=clock, rules=rules, tz=settings.tz, extractor=extractor)
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
@@ -103,9 +103,11 @@ def build_adapters(deps: AdapterDeps) -> dict[Platform, Adapter]:
     return adapters
 
 
-def build_extractor(settings: Settings, http: aiohttp.ClientSession) -> Extractor:
+def build_extractor(
+    settings: Settings, http: aiohttp.ClientSession, *, stages: tuple[str, ...]
+) -> Extractor:
     if not settings.llm_enabled:
-        return RuleExtractor()
+        return RuleExtractor(stages=stages)
     from bot.llm_extractor import LlmExtractor
 
     return LlmExtractor(
@@ -114,4 +116,5 @@ def build_extractor(settings: Settings, http: aiohttp.ClientSession) -> Extracto
         model=settings.llm_model or "",
         timeout_s=settings.llm_timeout_s,
         session=http,
+        stages=stages,
     )

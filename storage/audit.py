@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry
+from storage.upsert import rowcount
 
 
 def record(
@@ -39,7 +40,7 @@ def record(
 
 async def purge_older_than(db: AsyncSession, cutoff: datetime) -> int:
     result = await db.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:

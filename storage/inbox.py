@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.queue_models import InboxItem, ItemStatus
-from storage.upsert import insert_for
+from storage.upsert import dialect_name, insert_for, rowcount
 
 LEASE = timedelta(minutes=2)
 
@@ -36,7 +36,7 @@ async def store_event(
             .on_conflict_do_nothing(index_elements=["platform", "message_key"])
         )
         result = await db.execute(stmt)
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
 async def take_batch(
@@ -59,7 +59,7 @@ async def take_batch(
         .order_by(InboxItem.id)
         .limit(limit)
     )
-    if db.bind.dialect.name == "postgresql":
+    if dialect_name(db) == "postgresql":
         ready = ready.with_for_update(skip_locked=True)
     stmt = (
         update(InboxItem)

@@ -7,6 +7,8 @@ import zlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.upsert import dialect_name
+
 
 def lock_id(name: str) -> int:
     return zlib.crc32(f"salesbot:{name}".encode())
@@ -17,7 +19,7 @@ async def try_job_lock(db: AsyncSession, name: str) -> bool:
 
     The lock goes with the transaction, so a crashed holder releases it.
     """
-    if db.bind.dialect.name != "postgresql":
+    if dialect_name(db) != "postgresql":
         return True
     result = await db.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id(name)})
     return bool(result.scalar_one())

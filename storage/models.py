@@ -193,6 +193,7 @@ class Task(Base):
     done_at: Mapped[datetime | None]
     evidence: Mapped[str | None] = mapped_column(Text)
     evidence_media_id: Mapped[str | None] = mapped_column(String(200))
+    evidence_asked_at: Mapped[datetime | None]  # 完成 without evidence: the next image completes it
     last_activity_at: Mapped[datetime]
     created_at: Mapped[datetime]
 
@@ -220,6 +221,7 @@ class Alert(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    period_at: Mapped[datetime | None]  # the episode it belongs to (stall clock start, due time)
 
     __table_args__ = (Index("ix_alerts_subject", "subject_type", "subject_id"),)
 

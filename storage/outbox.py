@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.queue_models import ItemStatus, OutboxItem
-from storage.upsert import insert_for
+from storage.upsert import dialect_name, insert_for, rowcount
 
 LEASE = timedelta(minutes=1)
 
@@ -78,7 +78,7 @@ async def take_due(
         .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
         .limit(limit)
     )
-    if db.bind.dialect.name == "postgresql":
+    if dialect_name(db) == "postgresql":
         ready = ready.with_for_update(skip_locked=True)
     stmt = (
         update(OutboxItem)
@@ -150,7 +150,7 @@ async def retry(db: AsyncSession, item_id: int, *, now: datetime) -> bool:
         .where(OutboxItem.id == item_id, OutboxItem.status != ItemStatus.DONE)
         .values(status=ItemStatus.NEW, attempts=0, next_attempt_at=now, taken_until=None)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def depth(db: AsyncSession) -> dict[str, int]:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.queue_models import PlatformToken
-from storage.upsert import insert_for
+from storage.upsert import dialect_name, insert_for
 
 REFRESH_EARLY = timedelta(minutes=5)
 
@@ -30,7 +30,7 @@ async def get_token(
     if cached and cached.token != force_refresh_of and cached.expires_at - REFRESH_EARLY > now():
         return cached.token
     async with sessions() as db, db.begin():
-        if db.bind.dialect.name == "postgresql":  # one refresh at a time across instances
+        if dialect_name(db) == "postgresql":  # one refresh at a time across instances
             await db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
         row = (await db.execute(select(PlatformToken).where(PlatformToken.key == key))).scalar()
         if row and row.token != force_refresh_of and row.expires_at - REFRESH_EARLY > now():
