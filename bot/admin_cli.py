@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from config.rules import Rules
 from config.settings import Settings
+from handlers.chat import Push, RecipientKind, Reply
 from handlers.clock import Clock, SystemClock
 from handlers.errors import UserError
 from handlers.extraction import CustomerRef, format_log
@@ -28,18 +29,28 @@ async def _sessions(settings: Settings) -> Any:
 
 
 async def deactivate(settings: Settings, rules: Rules, name: str, to: str) -> list[str]:
+    """Hand over a leaving rep's work; the notices to both reps and the manager go to the outbox."""
+    from bot.runtime import Runtime
     from handlers.offboarding import deactivate_user
 
-    engine, sessions = await _sessions(settings)
+    engine, _ = await _sessions(settings)
+    await engine.dispose()
+    runtime = await Runtime.open(settings, rules, SystemClock())
     try:
-        async with sessions() as db, db.begin():
+        now = runtime.clock.now()
+        async with runtime.sessions() as db, db.begin():
             try:
-                report = await deactivate_user(db, name, to, now=SystemClock().now(), actor_id=None)
+                report = await deactivate_user(db, name, to, now=now, actor_id=None)
             except UserError as err:
                 raise ValueError(err.problem) from None
-        return list(report.lines())
+            pushes = [
+                Push(RecipientKind.USER, notice.user_id, Reply(notice.text), urgent=True)
+                for notice in report.notices
+            ]
+            await runtime.deliverer.enqueue(db, pushes, now=now, source=f"offboard:{name}")
+        return [*report.lines(), f"queued {len(pushes)} notice(s) for the people concerned"]
     finally:
-        await engine.dispose()
+        await runtime.close()
 
 
 async def export_csv_file(settings: Settings, kind: str, file: Path, since: str | None) -> int:

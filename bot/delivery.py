@@ -78,7 +78,8 @@ class Deliverer:
         if push.kind == RecipientKind.USER:
             user = await db.get(User, push.recipient_id)
             for adapter in self.adapters.values():
-                address = adapter.user_address(user) if user is not None and user.active else None
+                # inactive users too: a leaving rep is told where their customers went
+                address = adapter.user_address(user) if user is not None else None
                 if address is not None:
                     return [address], ()
             return [], ()

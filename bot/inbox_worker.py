@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter
 from bot.delivery import Deliverer
-from bot.metrics import INBOX_LAG, INBOX_PENDING
+from bot.metrics import INBOX_DEAD, INBOX_LAG, INBOX_PENDING
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
 from handlers.router import dispatch
@@ -35,6 +35,7 @@ class InboxWorker:
         *,
         voice_intake: VoiceIntake,
         max_attempts: int,
+        lease: timedelta = inbox.LEASE,
         batch: int = 10,
     ) -> None:
         self.sessions = sessions
@@ -44,6 +45,7 @@ class InboxWorker:
         self.voice_intake = voice_intake
         self.max_attempts = max_attempts
         self.batch = batch
+        self.lease = lease
         self.name = f"{socket.gethostname()}:{id(self):x}"
 
     async def step(self) -> bool:
@@ -54,6 +56,7 @@ class InboxWorker:
                 now=now,
                 worker=self.name,
                 limit=self.batch,
+                lease=self.lease,
                 platforms=[str(p) for p in self.adapters],
             )
         for item in items:
@@ -108,5 +111,6 @@ class InboxWorker:
     async def refresh_metrics(self) -> None:
         async with self.sessions() as db:
             INBOX_PENDING.set(await inbox.pending_count(db))
+            INBOX_DEAD.set(await inbox.dead_count(db))
             oldest = await inbox.oldest_pending_at(db)
         INBOX_LAG.set((self.ctx.clock.now() - oldest).total_seconds() if oldest else 0.0)

@@ -54,3 +54,12 @@ STREAM_CONNECTED = Gauge(
     "1 while the DingTalk stream is connected",
     registry=REGISTRY,
 )
+INBOX_DEAD = Gauge(
+    "salesbot_inbox_dead",
+    "Inbox rows that failed every attempt (their sender got an apology)",
+    registry=REGISTRY,
+)
+
+# Every outbox status has a sample from the first scrape: a dashboard shows 0, not "no data".
+for _status in ("new", "taken", "done", "dead"):
+    OUTBOX_DEPTH.labels(status=_status)

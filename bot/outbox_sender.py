@@ -26,6 +26,7 @@ class OutboxSender:
         clock: Clock,
         *,
         max_attempts: int,
+        lease: timedelta = outbox.LEASE,
         batch: int = 20,
     ) -> None:
         self.sessions = sessions
@@ -33,6 +34,7 @@ class OutboxSender:
         self.clock = clock
         self.max_attempts = max_attempts
         self.batch = batch
+        self.lease = lease
 
     async def step(self) -> bool:
         if not self.adapters:
@@ -43,6 +45,7 @@ class OutboxSender:
                 now=self.clock.now(),
                 platforms=[str(p) for p in self.adapters],
                 limit=self.batch,
+                lease=self.lease,
             )
         for row in rows:
             await self.send(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import aiohttp
 import structlog
@@ -62,8 +63,15 @@ class Runtime:
             deliverer,
             voice_intake=VoiceIntake(settings),
             max_attempts=settings.inbox_max_attempts,
+            lease=timedelta(seconds=settings.inbox_lease_s),
         )
-        sender = OutboxSender(sessions, adapters, clock, max_attempts=settings.outbox_max_attempts)
+        sender = OutboxSender(
+            sessions,
+            adapters,
+            clock,
+            max_attempts=settings.outbox_max_attempts,
+            lease=timedelta(seconds=settings.outbox_lease_s),
+        )
         return cls(
             settings,
             rules,

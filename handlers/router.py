@@ -9,7 +9,16 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import commitments, corrections, customers, deals, followups, tasks
+from handlers import (
+    commitments,
+    corrections,
+    customers,
+    deals,
+    followups,
+    offboarding_chat,
+    tasks,
+    voice,
+)
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
@@ -32,7 +41,10 @@ class Route:
 
 async def show_help(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """帮助 / help"""
-    return [Reply(help_text(ROUTES, ALIASES))]
+    allowed = {
+        w: r for w, r in ROUTES.items() if ROLE_RANK[Role(cmd.user.role)] >= ROLE_RANK[r.needs]
+    }
+    return [Reply(help_text(allowed, ALIASES))]
 
 
 ROUTES: dict[str, Route] = {
@@ -43,6 +55,7 @@ ROUTES: dict[str, Route] = {
     "改": Route(
         corrections.correct_last, "改 <字段> <值>　更正上一条跟进，如：改 时间 周五 / 改 客户 宏达"
     ),
+    "确认": Route(voice.confirm_followup, "确认 <编号>　确认语音整理出的跟进记录"),
     "承诺": Route(
         commitments.register_commitment, "承诺 <客户> <事项> <时间> [依据 <…>]　登记对客户的承诺"
     ),
@@ -61,11 +74,17 @@ ROUTES: dict[str, Route] = {
     "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
     "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
+    "停用": Route(
+        offboarding_chat.offboard_from_chat,
+        "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
+        needs=Role.MANAGER,
+    ),
     "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
 }
 ALIASES: dict[str, str] = {
     "followup": "跟进",
     "fix": "改",
+    "confirm": "确认",
     "commit": "承诺",
     "keep": "兑现",
     "commitments": "我的承诺",
@@ -80,6 +99,7 @@ ALIASES: dict[str, str] = {
     "snooze": "稍后提醒",
     "why": "为什么",
     "mine": "我的",
+    "offboard": "停用",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",

@@ -102,6 +102,11 @@ async def pending_count(db: AsyncSession) -> int:
     return int((await db.execute(stmt)).scalar_one())
 
 
+async def dead_count(db: AsyncSession) -> int:
+    stmt = select(func.count()).where(InboxItem.status == ItemStatus.DEAD)
+    return int((await db.execute(stmt)).scalar_one())
+
+
 async def oldest_pending_at(db: AsyncSession) -> datetime | None:
     stmt = select(func.min(InboxItem.received_at)).where(
         InboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN])
