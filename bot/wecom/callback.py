@@ -1,0 +1,100 @@
+"""WeCom callback routes: verify, decrypt, store the message in the inbox, and answer at once."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.adapter import AdapterDeps
+from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
+from bot.wecom.crypto import CallbackCrypto, Rejected, Signed
+from bot.wecom.events import message_key, read_inbound
+from storage.inbox import store_event
+
+PATH = "/wecom/callback"
+PLATFORM = "wecom"
+
+log = structlog.get_logger()
+
+
+class CallbackRoutes:
+    """GET answers WeCom's URL check; POST stores a genuine message and acks with an empty 200."""
+
+    def __init__(self, deps: AdapterDeps, crypto: CallbackCrypto) -> None:
+        self._deps = deps
+        self._crypto = crypto
+        self._max_bytes = deps.settings.callback_max_bytes
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(PATH, self.verify_url), web.post(PATH, self.receive)]
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        try:
+            signed = Signed.from_query(request.query)
+            echostr = request.query.get("echostr", "")
+            plain = self._crypto.verify_url(signed, echostr, now=self._deps.clock.now())
+        except Rejected as err:
+            return _refuse(err)
+        log.info("wecom_url_verified")
+        return web.Response(text=plain)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            signed = Signed.from_query(request.query)
+            body = await read_limited(request, self._max_bytes)
+            xml = self._crypto.open(body, signed, now=self._deps.clock.now())
+            try:
+                inbound = read_inbound(xml)
+            except ValueError as err:
+                raise Rejected(400, "malformed") from err
+        except Rejected as err:
+            return _refuse(err)
+        if not inbound.is_answered:
+            CALLBACKS.labels(platform=PLATFORM, outcome="ignored").inc()
+            return _ack(started)
+        # WeCom redelivers after 5 s: the insert is the only work before the answer.
+        try:
+            is_new = await store_event(
+                self._deps.sessions,
+                platform=PLATFORM,
+                message_key=message_key(inbound),
+                payload=xml,
+                now=self._deps.clock.now(),
+            )
+        except (SQLAlchemyError, OSError):
+            log.exception("wecom_inbox_store_failed", msg_type=inbound.msg_type)
+            REJECTIONS.labels(platform=PLATFORM, reason="store_failed").inc()
+            return web.Response(status=503)  # not acked: WeCom will deliver it again
+        CALLBACKS.labels(platform=PLATFORM, outcome="new" if is_new else "duplicate").inc()
+        if is_new:
+            self._deps.wake_inbox()
+        return _ack(started)
+
+
+async def read_limited(request: web.Request, max_bytes: int) -> bytes:
+    """The request body, refused past max_bytes without reading the rest."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise Rejected(400, "oversize")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > max_bytes:
+            raise Rejected(400, "oversize")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ack(started: float) -> web.Response:
+    CALLBACK_SECONDS.labels(platform=PLATFORM).observe(time.perf_counter() - started)
+    return web.Response(text="")
+
+
+def _refuse(err: Rejected) -> web.Response:
+    REJECTIONS.labels(platform=PLATFORM, reason=err.reason).inc()
+    log.info("wecom_callback_rejected", reason=err.reason, status=err.status)
+    return web.Response(status=err.status, text=err.reason)

@@ -1,0 +1,134 @@
+"""WeCom decrypted XML → the chat model, and the inbox key that makes redeliveries collide."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from wechatpy.enterprise import parse_message
+from wechatpy.messages import BaseMessage
+
+from handlers.chat import CardAction, Event, EventKind, Platform
+
+# Events a person caused in the chat with the bot. Everything else (subscribe, LOCATION reports
+# every few seconds, contact changes) is acknowledged and dropped: answering it would be spam.
+ANSWERED_EVENTS = frozenset({"enter_agent", "click", "template_card_event", "taskcard_click"})
+CARD_EVENTS = frozenset({"template_card_event", "taskcard_click"})
+MAX_KEY_CHARS = 200  # handlers store the message id in String(200) columns
+MESSAGE_KEY_FIELDS: tuple[str, ...] = ("AgentID", "FromUserName", "MsgId")
+EVENT_KEY_FIELDS: tuple[str, ...] = (
+    "AgentID",
+    "FromUserName",
+    "CreateTime",
+    "Event",
+    "EventKey",
+    "TaskId",
+    "ResponseCode",
+    "ChangeType",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One decrypted callback: wechatpy's message object and the raw fields it was made from."""
+
+    message: BaseMessage  # UnknownMessage for template_card_event and other newer types
+    fields: dict[str, Any]  # copied before any wechatpy descriptor writes defaults into it
+
+    def text(self, name: str) -> str:
+        value = self.fields.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    @property
+    def msg_type(self) -> str:
+        return self.text("MsgType").lower()
+
+    @property
+    def event(self) -> str:
+        return self.text("Event").lower() if self.msg_type == "event" else ""
+
+    @property
+    def is_answered(self) -> bool:
+        return self.msg_type != "event" or self.event in ANSWERED_EVENTS
+
+
+def read_inbound(xml: str) -> Inbound:
+    """Parse the decrypted XML with wechatpy; ValueError if it is not a WeCom message."""
+    try:
+        message = parse_message(xml)
+        fields = dict(message._data)  # wechatpy keeps every raw field (unknown types too) here
+    except (ExpatError, ValueError, KeyError, AttributeError, TypeError) as err:
+        raise ValueError(f"unreadable WeCom message: {err}") from err
+    inbound = Inbound(message, fields)
+    if not inbound.msg_type or not inbound.text("FromUserName"):
+        raise ValueError("WeCom message without MsgType or FromUserName")
+    return inbound
+
+
+def message_key(inbound: Inbound) -> str:
+    """The dedupe key of reference §1.5: MsgId alone collides across users, events per second."""
+    if inbound.msg_type != "event":
+        prefix, names = "m", MESSAGE_KEY_FIELDS
+    else:
+        prefix, names = "e", EVENT_KEY_FIELDS
+    key = "|".join([prefix, *(inbound.text(name) for name in names)])
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{prefix}|{inbound.text('AgentID')}|{inbound.text('FromUserName')[:64]}|{digest}"
+
+
+def to_event(xml: str, *, received_at: datetime) -> Event:
+    """A stored inbox payload (the decrypted XML) → Event; ValueError if unreadable."""
+    inbound = read_inbound(xml)
+    base: dict[str, Any] = {
+        "platform": Platform.WECOM,
+        "message_id": message_key(inbound),
+        "sender": inbound.text("FromUserName"),
+        "received_at": received_at,
+    }
+    match inbound.msg_type:
+        case "text":
+            return Event(**base, text=inbound.text("Content"), raw_type="text")
+        case "voice":
+            return Event(
+                **base,
+                kind=EventKind.VOICE,
+                media_id=inbound.text("MediaId") or None,
+                media_format=inbound.text("Format").lower() or "amr",
+                recognition=inbound.text("Recognition") or None,
+                raw_type="voice",
+            )
+        case "image":
+            return Event(
+                **base,
+                kind=EventKind.IMAGE,
+                media_id=inbound.text("MediaId") or None,
+                raw_type="image",
+            )
+        case "event":
+            return _event_to_event(inbound, base)
+        case other:  # location, video, link, file…: answered with "not supported"
+            label = inbound.text("Label") if other == "location" else ""
+            return Event(**base, kind=EventKind.UNSUPPORTED, text=label, raw_type=other)
+
+
+def _event_to_event(inbound: Inbound, base: dict[str, Any]) -> Event:
+    name = inbound.event
+    raw_type = f"event:{name}"
+    key = inbound.text("EventKey")
+    if name in CARD_EVENTS and key:
+        action = CardAction(
+            key=key,
+            card_id=inbound.text("TaskId"),
+            response_code=inbound.text("ResponseCode") or None,
+        )
+        return Event(**base, kind=EventKind.CARD_ACTION, text=key, action=action, raw_type=raw_type)
+    if name == "click" and key:  # an app menu item: its key is a typed command, like a button's
+        return Event(**base, text=key, raw_type=raw_type)
+    if name == "enter_agent":
+        return Event(**base, kind=EventKind.ENTER, raw_type=raw_type)
+    return Event(**base, kind=EventKind.UNSUPPORTED, raw_type=raw_type)

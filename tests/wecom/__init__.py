@@ -1,0 +1,1 @@
+"""WeCom adapter tests against a fake WeCom on localhost."""
