@@ -56,6 +56,8 @@ class Escalation(Strict):
     grace_days: Annotated[int, Field(ge=0)] = 3
     director_grace_days: Annotated[int, Field(ge=0)] = 5
     last_chance_hour: time = time(9, 0)
+    task_grace_hours: Annotated[int, Field(ge=0)] = 24  # task SLA: yellow -> red
+    task_director_grace_hours: Annotated[int, Field(ge=0)] = 72  # task SLA: red -> director
 
 
 class Health(Strict):
@@ -79,6 +81,11 @@ class Rules(Strict):
     watch_every_minutes: Annotated[int, Field(gt=0)] = 15
     health: Health = Health()
     sop_templates: tuple[SopTemplate, ...] = ()
+    sop_push_at: time = time(9, 0)  # the local time an SOP card goes out on its day
+    sop_every_minutes: Annotated[int, Field(gt=0)] = 5
+    task_missed_after_days: Annotated[int, Field(ge=0)] = 7  # past due this long: missed
+    snooze_max_hours: Annotated[int, Field(gt=0)] = 72
+    digest_window_days: Annotated[int, Field(gt=0)] = 30  # the digest's health figures span
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:

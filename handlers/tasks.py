@@ -1,39 +1,243 @@
-"""Task cards (placeholder until the SOP work lands): list, accept, complete, snooze, why."""
+"""Task cards in chat: 任务 lists mine, 接受 accepts, 完成 completes with evidence (text, image)."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.chat import Outgoing, Reply
+from handlers import health
+from handlers.chat import CardUpdate, Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.errors import NotAllowed, UserError
+from handlers.permissions import can_act_on, is_manager_or_above
+from handlers.timefmt import format_local
+from handlers.watch import alerts, timeline
+from handlers.watch import snooze as snoozing
+from handlers.watch.findings import Rule, Subject
+from handlers.watch.raising import raise_findings, result_of
+from handlers.watch.recipients import Directory
+from storage import audit
+from storage.models import Alert, Customer, Task, TaskStatus, User
+
+ACCEPT_EXAMPLE = "接受 12"
+DONE_EXAMPLE = "完成 12 已电话回访，客户满意度 9 分"
+_NUMBER = re.compile(r"^(?:#|T|任务)?(\d+)$", re.IGNORECASE)
+OPEN = (TaskStatus.PUSHED, TaskStatus.ACCEPTED)
+UPCOMING_DAYS = 7
+STATUS_LABEL: dict[str, str] = {
+    TaskStatus.PLANNED: "未推送",
+    TaskStatus.PUSHED: "待接受",
+    TaskStatus.ACCEPTED: "已接受",
+    TaskStatus.DONE: "已完成",
+    TaskStatus.MISSED: "已错过",
+}
 
 
 async def list_tasks(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """任务"""
-    return [Reply("你当前没有待办任务卡。")]
+    """任务: my open task cards, then the ones coming up this week."""
+    now = ctx.clock.now()
+    stmt = (
+        select(Task, Customer.name)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(Task.assignee_id == cmd.user.id)
+        .order_by(Task.due_at, Task.id)
+    )
+    mine = (
+        await db.execute(
+            stmt.where(
+                Task.status.in_(OPEN)
+                | and_(
+                    Task.status == TaskStatus.PLANNED,
+                    Task.push_at <= now + timedelta(days=UPCOMING_DAYS),
+                )
+            )
+        )
+    ).all()
+    if not mine:
+        return [Reply("你当前没有待办任务卡。")]
+    lines = [f"你的任务卡（{sum(1 for t, _ in mine if t.status in OPEN)}）："]
+    for task, name in mine:
+        if task.status == TaskStatus.PUSHED:
+            when = f"{format_local(task.accept_by, ctx.tz)} 前接受"
+        elif task.status == TaskStatus.ACCEPTED:
+            when = f"{format_local(task.due_at, ctx.tz)} 前完成"
+        else:
+            when = f"{format_local(task.push_at, ctx.tz)} 推送"
+        flag = "🔴" if task.status in OPEN and task.due_at < now else ""
+        lines.append(f"{flag}#{task.id} {task.title}｜{name}｜{STATUS_LABEL[task.status]}，{when}")
+    lines.append("接受：接受 <编号>；完成：完成 <编号> <说明>（或发一张图片）")
+    return [Reply("\n".join(lines))]
 
 
 async def accept_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """接受 <编号>"""
-    return [Reply("任务卡功能即将上线。")]
+    task, customer = await _task_for(cmd, db, example=ACCEPT_EXAMPLE)
+    if task.status in (TaskStatus.DONE, TaskStatus.MISSED):
+        raise UserError(f"任务卡 #{task.id} {STATUS_LABEL[task.status]}", example=DONE_EXAMPLE)
+    now = ctx.clock.now()
+    replies: list[Outgoing] = []
+    if task.status != TaskStatus.ACCEPTED:
+        before = task.status
+        task.status = TaskStatus.ACCEPTED
+        task.pushed_at = task.pushed_at or now
+        task.accepted_at = now
+        task.last_activity_at = now
+        audit.record(
+            db,
+            at=now,
+            actor_id=cmd.user.id,
+            action="task_accepted",
+            entity="task",
+            entity_id=task.id,
+            before={"status": before},
+            after={"status": task.status},
+        )
+        await _resolve_task_alerts(db, task, now=now)
+    replies.append(
+        Reply(
+            f"已接受任务卡 #{task.id}：{task.title}（{customer.name}），请在 "
+            f"{format_local(task.due_at, ctx.tz)} 前完成。"
+            f"完成后回复「完成 {task.id} <说明>」或发一张图片"
+        )
+    )
+    return _with_card_update(cmd, replies, "已接受 ✓")
 
 
 async def complete_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """完成 <编号> <说明>"""
-    return [Reply("任务卡功能即将上线。")]
+    """完成 <编号> <说明>: without a note, the next image the sender sends is the evidence."""
+    task, customer = await _task_for(cmd, db, example=DONE_EXAMPLE)
+    if task.status in (TaskStatus.DONE, TaskStatus.MISSED):
+        return [Reply(f"任务卡 #{task.id} {STATUS_LABEL[task.status]}，无需再完成")]
+    note = cmd.rest.split(maxsplit=1)[1].strip() if len(cmd.rest.split(maxsplit=1)) > 1 else ""
+    now = ctx.clock.now()
+    if not note:
+        task.evidence_asked_at = now
+        return [
+            Reply(
+                f"请附上任务卡 #{task.id} 的完成凭证：回复「完成 {task.id} <一句说明>」，"
+                "或直接发一张图片（如回访记录截图）"
+            )
+        ]
+    replies = await finish(db, ctx, task, customer, by=cmd.user, evidence=note, media_id=None)
+    return _with_card_update(cmd, replies, "已完成 ✓")
+
+
+async def attach_image(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """An image: evidence for the task the sender was asked to give evidence for, if any."""
+    stmt = (
+        select(Task, Customer)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(
+            Task.assignee_id == cmd.user.id,
+            Task.status.in_(OPEN),
+            Task.evidence_asked_at.is_not(None),
+        )
+        .order_by(Task.evidence_asked_at.desc(), Task.id.desc())
+        .limit(1)
+    )
+    found = (await db.execute(stmt)).first()
+    if found is None:
+        return [Reply("收到图片。图片用作任务卡的完成凭证：先发「完成 <编号>」，再发图片。")]
+    task, customer = found
+    return await finish(
+        db, ctx, task, customer, by=cmd.user, evidence="（图片凭证）", media_id=cmd.event.media_id
+    )
+
+
+async def finish(
+    db: AsyncSession,
+    ctx: Context,
+    task: Task,
+    customer: Customer,
+    *,
+    by: User,
+    evidence: str,
+    media_id: str | None,
+) -> list[Outgoing]:
+    """Done with evidence: the stall clock restarts, the health score moves, warnings resolve."""
+    now = ctx.clock.now()
+    before = task.status
+    task.status = TaskStatus.DONE
+    task.done_at = now
+    task.accepted_at = task.accepted_at or now
+    task.evidence = evidence
+    task.evidence_media_id = media_id
+    task.last_activity_at = now
+    customer.last_evidence_at = now
+    outcome = health.Outcome.ON_TIME if now <= task.due_at else health.Outcome.LATE
+    old_score = customer.health_score
+    score = health.apply_outcome(
+        db, customer, task, outcome, rules=ctx.rules, now=now, actor_id=by.id
+    )
+    audit.record(
+        db,
+        at=now,
+        actor_id=by.id,
+        action="task_done",
+        entity="task",
+        entity_id=task.id,
+        before={"status": before},
+        after={"status": task.status, "evidence": evidence},
+    )
+    await _resolve_task_alerts(db, task, now=now)
+    await db.flush()
+    label = health.OUTCOME_LABEL[outcome]
+    out: list[Outgoing] = [
+        Reply(
+            f"已完成任务卡 #{task.id}：{task.title}（{customer.name}），{label}。"
+            f"客户健康分 {old_score} → {score}"
+        )
+    ]
+    findings = await health.find_low_health(db, ctx, now=now, customer_ids=[customer.id])
+    if findings:
+        directory = await Directory.load(db)
+        raised, notices = await raise_findings(db, ctx, findings, directory=directory, now=now)
+        out += result_of(raised, notices).pushes
+    return out
 
 
 async def snooze(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """稍后提醒 <编号> <时长>"""
-    return [Reply("稍后提醒功能即将上线。")]
+    replies, label = await snoozing.snooze_alert(cmd, db, ctx)
+    return _with_card_update(cmd, replies, label)
 
 
 async def explain(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """为什么 <编号>"""
-    return [Reply("预警说明功能即将上线。")]
+    """为什么 <编号>: the warning's rule, clock and evidence, and the customer's timeline."""
+    return await timeline.explain(cmd, db, ctx)
 
 
-async def attach_image(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """An image: evidence for the task the sender is completing, if any."""
-    return [Reply("收到图片。目前图片只用作任务完成的凭证：先发「完成 <编号> <说明>」。")]
+async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Task, Customer]:
+    words = cmd.rest.split(maxsplit=1)
+    match = _NUMBER.match(words[0]) if words else None
+    if match is None:
+        raise UserError("请写上任务卡编号", example=example)
+    task = await db.get(Task, int(match.group(1)))
+    if task is None:
+        raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
+    customer = await db.get_one(Customer, task.customer_id)
+    if task.assignee_id != cmd.user.id and not (
+        is_manager_or_above(cmd.user) and await can_act_on(db, cmd.user, customer)
+    ):
+        raise NotAllowed(f"任务卡 #{task.id} 不是你的")
+    return task, customer
+
+
+async def _resolve_task_alerts(db: AsyncSession, task: Task, *, now: datetime) -> None:
+    """The scan would resolve them too; doing it now keeps 为什么 and the digest current."""
+    condition = and_(Alert.subject_type == Subject.TASK, Alert.subject_id == task.id)
+    if task.status == TaskStatus.ACCEPTED:
+        condition = and_(condition, Alert.rule == Rule.TASK_ACCEPT)
+    await alerts.resolve_where(db, condition, now=now)
+
+
+def _with_card_update(cmd: Command, replies: list[Outgoing], label: str) -> list[Outgoing]:
+    """A click on a card button: the card shows the outcome in place."""
+    action = cmd.event.action
+    if action is None or not label:
+        return replies
+    return [CardUpdate(action.card_id, label, action.response_code), *replies]

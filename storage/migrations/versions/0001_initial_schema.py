@@ -2,17 +2,16 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:51:31.172962
+Create Date: 2026-11-23 09:03:22.950874
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy import Text
 
 import storage.base
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"
@@ -36,21 +35,15 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("message_key", sa.String(length=300), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column(
-            "received_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("received_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column(
-            "taken_until", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("taken_until", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("taken_by", sa.String(length=100), nullable=True),
         sa.Column("done_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox")),
-        sa.UniqueConstraint(
-            "platform", "message_key", name=op.f("uq_inbox_platform_message_key")
-        ),
+        sa.UniqueConstraint("platform", "message_key", name=op.f("uq_inbox_platform_message_key")),
     )
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.create_index("ix_inbox_status_id", ["status", "id"], unique=False)
@@ -70,15 +63,9 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column(
-            "next_attempt_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "taken_until", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("next_attempt_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("taken_until", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column(
@@ -91,20 +78,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_dedupe_key")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_status_next", ["status", "next_attempt_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
         "platform_tokens",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("token", sa.String(length=1000), nullable=False),
-        sa.Column(
-            "expires_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "refreshed_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("expires_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("refreshed_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_platform_tokens")),
     )
     op.create_table(
@@ -116,9 +97,7 @@ def upgrade() -> None:
         sa.Column("dingtalk_conversation_id", sa.String(length=200), nullable=True),
         sa.Column("dingtalk_webhook", sa.String(length=500), nullable=True),
         sa.Column("dingtalk_secret", sa.String(length=200), nullable=True),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         sa.UniqueConstraint("name", name=op.f("uq_teams_name")),
     )
@@ -132,24 +111,18 @@ def upgrade() -> None:
         sa.Column("wecom_userid", sa.String(length=64), nullable=True),
         sa.Column("dingtalk_userid", sa.String(length=64), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["manager_id"], ["users.id"], name=op.f("fk_users_manager_id_users")
         ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_users_team_id_teams")
-        ),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_users_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("dingtalk_userid", name=op.f("uq_users_dingtalk_userid")),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
         sa.UniqueConstraint("wecom_userid", name=op.f("uq_users_wecom_userid")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_users_manager_id"), ["manager_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_users_manager_id"), ["manager_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_team_id"), ["team_id"], unique=False)
 
     op.create_table(
@@ -186,20 +159,12 @@ def upgrade() -> None:
         sa.Column("aliases", sa.JSON(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("stage", sa.String(length=20), nullable=False),
-        sa.Column(
-            "stage_entered_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("stage_entered_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("level", sa.String(length=1), nullable=False),
         sa.Column("health_score", sa.Integer(), nullable=False),
-        sa.Column(
-            "last_evidence_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "next_step_due_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("last_evidence_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_step_due_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_customers_owner_id_users")
         ),
@@ -207,9 +172,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_customers_name")),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_customers_owner_id"), ["owner_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_customers_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_stage"), ["stage"], unique=False)
         batch_op.create_index(
             "ix_customers_stage_entered", ["stage", "stage_entered_at"], unique=False
@@ -220,16 +183,12 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("message_id", sa.String(length=200), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "handled_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("handled_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("replies", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_handled_events_user_id_users")
         ),
-        sa.PrimaryKeyConstraint(
-            "platform", "message_id", name=op.f("pk_handled_events")
-        ),
+        sa.PrimaryKeyConstraint("platform", "message_id", name=op.f("pk_handled_events")),
     )
     op.create_table(
         "voice_jobs",
@@ -241,18 +200,12 @@ def upgrade() -> None:
         sa.Column("media_id", sa.String(length=500), nullable=True),
         sa.Column("media_format", sa.String(length=20), nullable=True),
         sa.Column("recognition", sa.Text(), nullable=True),
-        sa.Column(
-            "received_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("received_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column(
-            "taken_until", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("taken_until", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("taken_by", sa.String(length=100), nullable=True),
-        sa.Column(
-            "finished_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("finished_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("transcript", sa.Text(), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("engine", sa.String(length=30), nullable=True),
@@ -286,63 +239,42 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "resolved_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "snoozed_until", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("snoozed_until", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("period_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_alerts_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_alerts_customer_id_customers")
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_alerts_user_id_users")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_alerts_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_alerts_dedupe_key")),
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_alerts_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_alerts_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_rule"), ["rule"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_status"), ["status"], unique=False)
-        batch_op.create_index(
-            "ix_alerts_subject", ["subject_type", "subject_id"], unique=False
-        )
+        batch_op.create_index("ix_alerts_subject", ["subject_type", "subject_id"], unique=False)
 
     op.create_table(
         "customer_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
-        sa.Column(
-            "occurred_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("occurred_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("contract_expires_on", sa.Date(), nullable=True),
         sa.Column("payment_term_days", sa.Integer(), nullable=True),
         sa.Column("amount_yuan", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("by_user_id", sa.Integer(), nullable=True),
         sa.Column("source_message_id", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
-            ["by_user_id"],
-            ["users.id"],
-            name=op.f("fk_customer_events_by_user_id_users"),
+            ["by_user_id"], ["users.id"], name=op.f("fk_customer_events_by_user_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_customer_events_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_customer_events_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_events")),
-        sa.UniqueConstraint(
-            "source_message_id", name=op.f("uq_customer_events_source_message_id")
-        ),
+        sa.UniqueConstraint("source_message_id", name=op.f("uq_customer_events_source_message_id")),
     )
     with op.batch_alter_table("customer_events", schema=None) as batch_op:
         batch_op.create_index(
@@ -354,18 +286,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=10), nullable=False),
         sa.Column("raw_text", sa.Text(), nullable=False),
         sa.Column("transcript", sa.Text(), nullable=True),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("contact", sa.String(length=100), nullable=True),
         sa.Column("next_action", sa.Text(), nullable=True),
-        sa.Column(
-            "next_action_due_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("next_action_due_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("amount_yuan", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column(
             "extraction",
@@ -382,19 +310,13 @@ def upgrade() -> None:
             ["author_id"], ["users.id"], name=op.f("fk_followups_author_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_followups_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_followups_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_followups")),
-        sa.UniqueConstraint(
-            "source_message_id", name=op.f("uq_followups_source_message_id")
-        ),
+        sa.UniqueConstraint("source_message_id", name=op.f("uq_followups_source_message_id")),
     )
     with op.batch_alter_table("followups", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_followups_author_id"), ["author_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_followups_author_id"), ["author_id"], unique=False)
         batch_op.create_index(
             "ix_followups_customer_created", ["customer_id", "created_at"], unique=False
         )
@@ -411,9 +333,7 @@ def upgrade() -> None:
             ["by_user_id"], ["users.id"], name=op.f("fk_stage_history_by_user_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_stage_history_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_stage_history_customer_id_customers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stage_history")),
     )
@@ -432,47 +352,31 @@ def upgrade() -> None:
         sa.Column("due_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kept_at", storage.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "last_activity_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("last_activity_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("followup_id", sa.Integer(), nullable=True),
         sa.Column("source_message_id", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_commitments_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_commitments_customer_id_customers")
         ),
         sa.ForeignKeyConstraint(
-            ["followup_id"],
-            ["followups.id"],
-            name=op.f("fk_commitments_followup_id_followups"),
+            ["followup_id"], ["followups.id"], name=op.f("fk_commitments_followup_id_followups")
         ),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_commitments_owner_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commitments")),
         sa.UniqueConstraint("code", name=op.f("uq_commitments_code")),
-        sa.UniqueConstraint(
-            "source_message_id", name=op.f("uq_commitments_source_message_id")
-        ),
+        sa.UniqueConstraint("source_message_id", name=op.f("uq_commitments_source_message_id")),
     )
     with op.batch_alter_table("commitments", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_commitments_customer_id"), ["customer_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_commitments_due_at"), ["due_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_commitments_owner_id"), ["owner_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_commitments_status"), ["status"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_commitments_due_at"), ["due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_commitments_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_commitments_status"), ["status"], unique=False)
 
     op.create_table(
         "tasks",
@@ -489,25 +393,18 @@ def upgrade() -> None:
         sa.Column("due_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("pushed_at", storage.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "accepted_at", storage.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("accepted_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("done_at", storage.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("evidence", sa.Text(), nullable=True),
         sa.Column("evidence_media_id", sa.String(length=200), nullable=True),
-        sa.Column(
-            "last_activity_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "created_at", storage.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("evidence_asked_at", storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_activity_at", storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["assignee_id"], ["users.id"], name=op.f("fk_tasks_assignee_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_tasks_customer_id_customers"),
+            ["customer_id"], ["customers.id"], name=op.f("fk_tasks_customer_id_customers")
         ),
         sa.ForeignKeyConstraint(
             ["trigger_event_id"],
@@ -518,12 +415,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_tasks_dedupe_key")),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_tasks_assignee_id"), ["assignee_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_tasks_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_tasks_assignee_id"), ["assignee_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_tasks_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_push_at"), ["push_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_status"), ["status"], unique=False)
 

@@ -1,0 +1,292 @@
+"""Daily digest per team group: new reds, overdue promises, tasks due, health figures, a chart."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import structlog
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.chat import Image, Push, RecipientKind, Reply
+from handlers.context import Context
+from handlers.digest_chart import Rate, RepLoad, render_chart
+from handlers.timefmt import format_local
+from handlers.watch import alerts
+from handlers.watch.findings import JobResult, Level, Raised, Rule, Subject
+from handlers.watch.ladder import late_window, local_midnight
+from handlers.watch.messages import alert_title, format_span
+from handlers.watch.txn import dry_run_guard
+from storage.models import (
+    Alert,
+    AlertStatus,
+    Commitment,
+    CommitmentStatus,
+    Customer,
+    Followup,
+    Task,
+    TaskStatus,
+    Team,
+    User,
+)
+
+log = structlog.get_logger()
+
+RED_LEVELS = (Level.RED, Level.DIRECTOR, Level.OVERDUE)
+LISTED = 8  # lines per section; the rest is counted
+
+
+@dataclass(frozen=True, slots=True)
+class TeamDigest:
+    team: Team
+    day: date
+    text: str
+    chart: bytes
+
+
+async def run_digest(
+    db: AsyncSession, ctx: Context, *, now: datetime, dry_run: bool = False
+) -> JobResult:
+    """Today's digest for every team, once, if digest_at has passed (a late start catches up)."""
+    local = now.astimezone(ctx.tz)
+    due_at = datetime.combine(local.date(), ctx.rules.digest_at, ctx.tz).astimezone(UTC)
+    result = JobResult()
+    if now < due_at:
+        return result
+    async with dry_run_guard(db, dry_run):
+        teams = (await db.execute(select(Team).order_by(Team.id))).scalars().all()
+        for team in teams:
+            members = await _members(db, team)
+            if not members:
+                continue
+            day = local.date()
+            created = await alerts.insert_new(db, [_marker(team, day, ctx, now=now)])
+            if not created:
+                continue  # sent already today
+            digest = await build_team_digest(db, ctx, team, members, now=now)
+            late = now - due_at > late_window(ctx.rules)
+            result.raised.append(Raised(f"{team.name}群", Rule.DIGEST, "", Level.INFO, late=late))
+            stamp = f"{day:%Y%m%d}"
+            result.pushes += [
+                Push(
+                    RecipientKind.TEAM,
+                    team.id,
+                    Reply(digest.text),
+                    dedupe_key=f"digest:{team.id}:{stamp}:text",
+                ),
+                Push(
+                    RecipientKind.TEAM,
+                    team.id,
+                    Image(digest.chart, f"{team.name} 流程健康度"),
+                    dedupe_key=f"digest:{team.id}:{stamp}:chart",
+                ),
+            ]
+    return result
+
+
+def _marker(team: Team, day: date, ctx: Context, *, now: datetime) -> dict[str, object]:
+    """A resolved alert row per team and day: the digest's once-only key across instances."""
+    return {
+        "dedupe_key": f"{Rule.DIGEST}:{Subject.TEAM}:{team.id}:{Level.INFO}:{day:%Y%m%d}",
+        "rule": Rule.DIGEST,
+        "level": Level.INFO,
+        "subject_type": Subject.TEAM,
+        "subject_id": team.id,
+        "customer_id": None,
+        "user_id": None,
+        "message": f"{team.name} {day:%Y-%m-%d} 每日简报",
+        "status": AlertStatus.RESOLVED,
+        "created_at": now,
+        "resolved_at": now,
+        "period_at": local_midnight(day, ctx.tz),
+    }
+
+
+async def _members(db: AsyncSession, team: Team) -> dict[int, str]:
+    stmt = select(User.id, User.name).where(User.team_id == team.id, User.active.is_(True))
+    return {row[0]: row[1] for row in (await db.execute(stmt.order_by(User.id))).all()}
+
+
+async def build_team_digest(
+    db: AsyncSession, ctx: Context, team: Team, members: dict[int, str], *, now: datetime
+) -> TeamDigest:
+    day = now.astimezone(ctx.tz).date()
+    lines = [f"📊 {team.name} 每日简报 {day:%m月%d日}"]
+    lines += await _new_reds(db, members, now=now)
+    lines += await _overdue_commitments(db, members, now=now)
+    lines += await _tasks_due_today(db, ctx, members, now=now)
+    lines += await _snoozed(db, ctx, members)
+    rates = await health_rates(db, ctx, list(members), now=now)
+    lines.append(f"📈 流程健康度（近 {ctx.rules.digest_window_days} 天）")
+    for rate in rates:
+        shown = f"{rate.percent:.0f}%（{rate.done}/{rate.total}）" if rate.total else "暂无数据"
+        lines.append(f"· {rate.label}：{shown}")
+    loads = await rep_loads(db, members, now=now)
+    title = f"{team.name} · {day.month}月{day.day}日 简报"
+    chart = await asyncio.to_thread(render_chart, title, rates, loads)
+    return TeamDigest(team, day, "\n".join(lines), chart)
+
+
+def _section(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return [f"{title}：无"]
+    more = [f"……另有 {len(items) - LISTED} 条"] if len(items) > LISTED else []
+    return [f"{title}（{len(items)}）", *items[:LISTED], *more]
+
+
+async def _new_reds(db: AsyncSession, members: dict[int, str], *, now: datetime) -> list[str]:
+    stmt = (
+        select(Alert, Customer.name)
+        .join(Customer, Customer.id == Alert.customer_id, isouter=True)
+        .where(
+            Alert.user_id.in_(list(members)),
+            Alert.level.in_(RED_LEVELS),
+            Alert.created_at > now - timedelta(days=1),
+        )
+        .order_by(Alert.id)
+    )
+    items = [
+        f"A{a.id} {name or ''} {alert_title(a.rule, a.level)}（{members.get(a.user_id or 0, '')}）"
+        for a, name in (await db.execute(stmt)).all()
+    ]
+    return _section("🔴 新增红色预警（24 小时内）", items)
+
+
+async def _overdue_commitments(
+    db: AsyncSession, members: dict[int, str], *, now: datetime
+) -> list[str]:
+    stmt = (
+        select(Commitment, Customer.name)
+        .join(Customer, Customer.id == Commitment.customer_id)
+        .where(
+            Commitment.owner_id.in_(list(members)),
+            Commitment.status == CommitmentStatus.OPEN,
+            Commitment.due_at < now,
+        )
+        .order_by(Commitment.due_at)
+    )
+    items = [
+        f"{c.code} {name}：{c.what}，逾期 {format_span((now - c.due_at).total_seconds())}"
+        f"（{members.get(c.owner_id, '')}）"
+        for c, name in (await db.execute(stmt)).all()
+    ]
+    return _section("⏰ 逾期承诺", items)
+
+
+async def _tasks_due_today(
+    db: AsyncSession, ctx: Context, members: dict[int, str], *, now: datetime
+) -> list[str]:
+    day_start = local_midnight(now.astimezone(ctx.tz).date(), ctx.tz)
+    stmt = (
+        select(Task, Customer.name)
+        .join(Customer, Customer.id == Task.customer_id)
+        .where(
+            Task.assignee_id.in_(list(members)),
+            Task.status.in_((TaskStatus.PLANNED, TaskStatus.PUSHED, TaskStatus.ACCEPTED)),
+            Task.due_at >= day_start,
+            Task.due_at < day_start + timedelta(days=1),
+        )
+        .order_by(Task.due_at)
+    )
+    items = [
+        f"#{t.id} {t.title}（{name}）{format_local(t.due_at, ctx.tz)} 前，"
+        f"{members.get(t.assignee_id or 0, '')}"
+        for t, name in (await db.execute(stmt)).all()
+    ]
+    return _section("📋 今日到期任务", items)
+
+
+async def _snoozed(db: AsyncSession, ctx: Context, members: dict[int, str]) -> list[str]:
+    """Snoozes are visible to the manager here (and audited)."""
+    stmt = (
+        select(Alert, Customer.name)
+        .join(Customer, Customer.id == Alert.customer_id, isouter=True)
+        .where(Alert.user_id.in_(list(members)), Alert.status == AlertStatus.SNOOZED)
+        .order_by(Alert.id)
+    )
+    items = [
+        f"A{a.id} {name or ''} {alert_title(a.rule, a.level)}，{members.get(a.user_id or 0, '')}"
+        f" 推迟至 {format_local(a.snoozed_until, ctx.tz)}"
+        for a, name in (await db.execute(stmt)).all()
+        if a.snoozed_until is not None
+    ]
+    return _section("💤 稍后提醒中", items)
+
+
+async def health_rates(
+    db: AsyncSession, ctx: Context, ids: list[int], *, now: datetime
+) -> list[Rate]:
+    """Leads touched within the touch window, commitments kept by their due time, tasks on time."""
+    since = now - timedelta(days=ctx.rules.digest_window_days)
+    touch = timedelta(hours=ctx.rules.lead_touch_hours)
+    first_note = (
+        select(func.min(Followup.created_at))
+        .where(Followup.customer_id == Customer.id, Followup.created_at >= Customer.created_at)
+        .scalar_subquery()
+    )
+    leads = (
+        await db.execute(
+            select(Customer.created_at, first_note).where(
+                Customer.owner_id.in_(ids),
+                Customer.created_at >= since,
+                Customer.created_at <= now - touch,
+            )
+        )
+    ).all()
+    touched = sum(1 for created, first in leads if first is not None and first <= created + touch)
+    hours = ctx.rules.lead_touch_hours
+    commitment_scope = and_(
+        Commitment.owner_id.in_(ids),
+        Commitment.due_at >= since,
+        Commitment.due_at <= now,
+        Commitment.status != CommitmentStatus.CANCELLED,
+    )
+    kept = and_(Commitment.kept_at.is_not(None), Commitment.kept_at <= Commitment.due_at)
+    task_scope = and_(Task.assignee_id.in_(ids), Task.due_at >= since, Task.due_at <= now)
+    on_time = and_(Task.done_at.is_not(None), Task.done_at <= Task.due_at)
+    return [
+        Rate(f"线索 {hours} 小时内跟进", touched, len(leads)),
+        await _rate(db, "承诺按期兑现", commitment_scope, kept),
+        await _rate(db, "任务按时完成", task_scope, on_time),
+    ]
+
+
+async def _rate(
+    db: AsyncSession, label: str, scope: ColumnElement[bool], good: ColumnElement[bool]
+) -> Rate:
+    total = await db.scalar(select(func.count()).where(scope))
+    done = await db.scalar(select(func.count()).where(scope, good))
+    return Rate(label, int(done or 0), int(total or 0))
+
+
+async def rep_loads(db: AsyncSession, members: dict[int, str], *, now: datetime) -> list[RepLoad]:
+    """Each member's open warnings by colour and overdue commitments, for the chart."""
+    ids = list(members)
+    open_alerts = await db.execute(
+        select(Alert.user_id, Alert.level, func.count())
+        .where(Alert.user_id.in_(ids), Alert.status.in_(alerts.LIVE))
+        .group_by(Alert.user_id, Alert.level)
+    )
+    red: dict[int, int] = {}
+    yellow: dict[int, int] = {}
+    for user_id, level, count in open_alerts.all():
+        if user_id is None:
+            continue
+        bucket = red if level in RED_LEVELS else yellow
+        bucket[user_id] = bucket.get(user_id, 0) + int(count)
+    overdue_rows = await db.execute(
+        select(Commitment.owner_id, func.count())
+        .where(
+            Commitment.owner_id.in_(ids),
+            Commitment.status == CommitmentStatus.OPEN,
+            Commitment.due_at < now,
+        )
+        .group_by(Commitment.owner_id)
+    )
+    overdue = {row[0]: int(row[1]) for row in overdue_rows.all()}
+    return [
+        RepLoad(name, red.get(uid, 0), yellow.get(uid, 0), overdue.get(uid, 0))
+        for uid, name in members.items()
+    ]

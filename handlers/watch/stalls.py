@@ -1,0 +1,205 @@
+"""Stage stalls, set-based: one SQL pass finds customers past their threshold and not yet told.
+
+Thresholds become clock-start cutoffs per stage (handlers/stall.py semantics), so the database
+compares timestamps instead of counting days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
+from sqlalchemy import func as sql_func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.rules import Rules, Stage
+from handlers.context import Context
+from handlers.timefmt import format_local
+from handlers.watch import alerts
+from handlers.watch.findings import Finding, Level, Rule, Subject
+from handlers.watch.ladder import WorkdayCounter, crossing, elapsed, start_cutoff
+from storage.base import UTCDateTime
+from storage.models import Alert, Customer, Followup
+from storage.upsert import dialect_name
+
+NOTE_CHARS = 30
+
+
+def greatest(db: AsyncSession, *columns: Any) -> ColumnElement[datetime]:
+    """GREATEST on PostgreSQL, the scalar max() on SQLite; callers coalesce NULLs away."""
+    name = "greatest" if dialect_name(db) == "postgresql" else "max"
+    return getattr(sql_func, name)(*columns, type_=UTCDateTime())  # type: ignore[no-any-return]
+
+
+def clock_start(db: AsyncSession) -> ColumnElement[datetime]:
+    """handlers.stall.stall_clock_start as SQL."""
+    entered = Customer.stage_entered_at
+    return greatest(
+        db,
+        entered,
+        sql_func.coalesce(Customer.last_evidence_at, entered),
+        sql_func.coalesce(Customer.next_step_due_at, entered),
+    )
+
+
+def stalling_stages(rules: Rules) -> list[Stage]:
+    return [s for s in rules.stages if s.stall_days is not None and not s.terminal]
+
+
+def _extra_days(rules: Rules, level: Level) -> int:
+    grace = rules.escalation
+    return {
+        Level.YELLOW: 0,
+        Level.RED: grace.grace_days,
+        Level.DIRECTOR: grace.grace_days + grace.director_grace_days,
+    }[level]
+
+
+def _cutoff(stages: list[Stage], rules: Rules, ctx: Context, now: datetime, level: Level) -> Any:
+    whens = [
+        (
+            Customer.stage == stage.name,
+            literal(
+                start_cutoff(
+                    now,
+                    (stage.stall_days or 0) + _extra_days(rules, level),
+                    business=stage.business_days,
+                    tz=ctx.tz,
+                ),
+                UTCDateTime(),
+            ),
+        )
+        for stage in stages
+    ]
+    return case(*whens)
+
+
+def candidates_stmt(db: AsyncSession, ctx: Context, *, now: datetime) -> Select[Any]:
+    """Stalled customers with no alert yet at the level their clock has reached."""
+    stages = stalling_stages(ctx.rules)
+    start = clock_start(db)
+    level = case(
+        (
+            start < _cutoff(stages, ctx.rules, ctx, now, Level.DIRECTOR),
+            literal(Level.DIRECTOR.value),
+        ),
+        (start < _cutoff(stages, ctx.rules, ctx, now, Level.RED), literal(Level.RED.value)),
+        else_=literal(Level.YELLOW.value),
+    )
+    told = exists().where(
+        Alert.subject_type == Subject.CUSTOMER,
+        Alert.subject_id == Customer.id,
+        Alert.rule == Rule.STAGE_STALL,
+        Alert.level == level,
+        Alert.period_at == start,
+    )
+    last_note = (
+        select(Followup.created_at, Followup.summary, Followup.raw_text)
+        .where(Followup.customer_id == Customer.id)
+        .order_by(Followup.created_at.desc())
+        .limit(1)
+    )
+    return (
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.stage,
+            Customer.owner_id,
+            Customer.stage_entered_at,
+            Customer.last_evidence_at,
+            Customer.next_step_due_at,
+            start.label("clock_start"),
+            level.label("level"),
+            last_note.with_only_columns(Followup.created_at).scalar_subquery().label("note_at"),
+            last_note.with_only_columns(
+                sql_func.coalesce(sql_func.nullif(Followup.summary, ""), Followup.raw_text)
+            )
+            .scalar_subquery()
+            .label("note"),
+        )
+        .where(
+            Customer.stage.in_([s.name for s in stages]),
+            or_(Customer.next_step_due_at.is_(None), Customer.next_step_due_at <= now),
+            start < _cutoff(stages, ctx.rules, ctx, now, Level.YELLOW),
+            ~told,
+        )
+        .order_by(Customer.id)
+    )
+
+
+async def find_stalls(
+    db: AsyncSession, ctx: Context, *, now: datetime, counter: WorkdayCounter
+) -> list[Finding]:
+    rows = (await db.execute(candidates_stmt(db, ctx, now=now))).all()
+    stages = {s.name: s for s in stalling_stages(ctx.rules)}
+    return [_finding(row, stages[row.stage], ctx, now=now, counter=counter) for row in rows]
+
+
+def _finding(
+    row: Any, stage: Stage, ctx: Context, *, now: datetime, counter: WorkdayCounter
+) -> Finding:
+    start: datetime = row.clock_start
+    threshold = stage.stall_days or 0
+    due: dict[Level, datetime] = {}
+    for level in (Level.YELLOW, Level.RED, Level.DIRECTOR):
+        at = crossing(
+            start,
+            threshold + _extra_days(ctx.rules, level),
+            business=stage.business_days,
+            tz=ctx.tz,
+        )
+        if at <= now:
+            due[level] = at
+    days = elapsed(start, now, business=stage.business_days, tz=ctx.tz, counter=counter)
+    unit = "个工作日" if stage.business_days else "天"
+    clock = f"阶段「{stage.name}」停留 {days} {unit} > 阈值 {threshold}"
+    if Level.RED in due:
+        clock += f" + 宽限 {ctx.rules.escalation.grace_days}"
+    if row.next_step_due_at is not None and row.next_step_due_at == start:
+        clock += f"（计划的下一步 {format_local(start, ctx.tz)} 到期未见进展，重新计时）"
+    return Finding(
+        rule=Rule.STAGE_STALL,
+        subject_type=Subject.CUSTOMER,
+        subject_id=row.id,
+        period=start,
+        customer_id=row.id,
+        customer_name=row.name,
+        owner_id=row.owner_id,
+        due=due,
+        title=row.name,
+        clock=clock,
+        evidence=evidence_line(row, ctx),
+        remedy=f"跟进 {row.name} <内容>",
+        laddered=True,
+    )
+
+
+def evidence_line(row: Any, ctx: Context) -> str:
+    """The last evidence event: a follow-up (quoted), entering the stage, or another record."""
+    at = row.last_evidence_at
+    if at is None:
+        return f"最近证据：无（{format_local(row.stage_entered_at, ctx.tz)} 进入阶段后没有跟进）"
+    when = format_local(at, ctx.tz)
+    if row.note_at is not None and row.note_at == at:
+        note = (row.note or "").replace("\n", " ")
+        short = note[:NOTE_CHARS] + ("…" if len(note) > NOTE_CHARS else "")
+        return f"最近证据：{when} 跟进「{short}」"
+    if at == row.stage_entered_at:
+        return f"最近证据：{when} 进入阶段「{row.stage}」"
+    return f"最近证据：{when}（任务完成、承诺兑现或签约回款记录）"
+
+
+async def resolve_stalls(db: AsyncSession, ctx: Context, *, now: datetime) -> list[int]:
+    """Evidence, a stage move or a dated next step after the warning: its cause is gone."""
+    names = [s.name for s in stalling_stages(ctx.rules)]
+    gone = exists().where(
+        Customer.id == Alert.subject_id,
+        or_(
+            clock_start(db) > Alert.period_at,
+            Customer.stage.not_in(names),
+            Customer.next_step_due_at > now,
+        ),
+    )
+    condition = and_(Alert.rule == Rule.STAGE_STALL, Alert.subject_type == Subject.CUSTOMER, gone)
+    return await alerts.resolve_where(db, condition, now=now)

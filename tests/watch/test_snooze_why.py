@@ -1,0 +1,101 @@
+"""稍后提醒 holds a warning (audited, shown to the manager); 为什么 explains it with a timeline."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers.chat import CardUpdate
+from storage.models import AlertStatus, AuditEntry
+from tests.watch.conftest import World, lines, local
+
+
+async def _yellow(world: World) -> None:
+    await world.customer("杭州启明科技有限公司", stage="意向", entered=local(2026, 3, 2, 10))
+    await world.followup(
+        "杭州启明科技有限公司", at=local(2026, 3, 2, 15), text="初次拜访，了解预算"
+    )
+    await world.watch(local(2026, 3, 10, 15, 15))
+
+
+async def test_snoozing_from_the_card_is_audited_and_updates_the_card(world: World) -> None:
+    await _yellow(world)
+    out = await world.send(world.chat("王磊", "snooze A1 2h", card="alert-1-user-3"))
+    (alert,) = await world.alerts()
+    async with world.sessions() as db:
+        audit = await db.execute(select(AuditEntry).where(AuditEntry.action == "alert_snoozed"))
+        entry = audit.scalar_one()
+    assert out[0] == CardUpdate("alert-1-user-3", "已推迟至 3月10日(周二) 17:15", "rc-1")
+    assert (alert.status, alert.snoozed_until) == (AlertStatus.SNOOZED, local(2026, 3, 10, 17, 15))
+    assert (entry.actor_id, entry.note) == (
+        world.users["王磊"],
+        "王磊 将预警 A1 推迟至 3月10日(周二) 17:15",
+    )
+
+
+async def test_a_snoozed_warning_does_not_escalate_until_it_wakes_with_a_reminder(
+    world: World,
+) -> None:
+    await _yellow(world)
+    world.clock.set(local(2026, 3, 13, 15, 30))  # the last chance would be due now
+    await world.talk("王磊", "稍后提醒 A1 48小时")
+    held = await world.watch(local(2026, 3, 14, 9, 15))
+    woke = await world.watch(local(2026, 3, 15, 15, 45))
+    assert held.raised == []
+    assert lines(woke) == [
+        "王磊 | stage_stall | 杭州启明科技有限公司 | reminder | A1",
+        "王磊 | stage_stall | 杭州启明科技有限公司 | last_chance | A2",
+    ]
+    assert woke.pushes[0].dedupe_key != "alert:1:user:3"  # a re-send, not a duplicate
+
+
+async def test_a_warning_can_be_snoozed_only_once_and_not_past_the_limit(world: World) -> None:
+    await _yellow(world)
+    too_long = await world.talk("王磊", "稍后提醒 A1 5天")
+    await world.talk("王磊", "稍后提醒 A1 2小时")
+    again = await world.talk("王磊", "稍后提醒 A1 2小时")
+    assert "最多推迟 72 小时" in too_long
+    assert "已推迟过一次" in again
+
+
+async def test_why_explains_the_rule_the_clock_the_evidence_and_the_timeline(
+    world: World,
+) -> None:
+    await _yellow(world)
+    reply = await world.talk("王磊", "为什么 A1")
+    for part in (
+        "预警 A1｜客户停滞·预警｜未处理",
+        "阶段「意向」停留 8 天 > 阈值 7",
+        "最近证据：3月2日(周一) 15:00 跟进「初次拜访，了解预算」",
+        "「杭州启明科技有限公司」时间线",
+        "3月2日(周一) 15:00 跟进：初次拜访，了解预算",
+        "3月10日(周二) 15:15 预警 A1 客户停滞·预警",
+    ):
+        assert part in reply
+
+
+async def test_the_manager_sees_the_snooze_and_another_rep_sees_nothing(world: World) -> None:
+    await _yellow(world)
+    await world.talk("王磊", "稍后提醒 A1 明天")
+    manager = await world.talk("陈静", "why A1")
+    other = await world.talk("张伟", "为什么 A1")
+    assert "稍后提醒：王磊 将预警 A1 推迟至 3月11日(周三) 09:00" in manager
+    assert "不是你的" in other
+
+
+async def test_yellow_warnings_are_not_urgent_and_overdue_promises_are(world: World) -> None:
+    # Quiet hours are applied when the lead's delivery queues a push; the scan sets urgency.
+    await world.customer("杭州启明科技有限公司", stage="意向", entered=local(2026, 3, 2, 10))
+    await world.commitment(
+        "杭州启明科技有限公司",
+        "C-20260305-001",
+        "发正式报价",
+        due=local(2026, 3, 10, 22),
+        created=local(2026, 3, 5, 18, 30),
+    )
+    night = await world.watch(local(2026, 3, 10, 22, 30))  # quiet hours
+    shown = sorted((p.message.title, p.kind, p.urgent) for p in night.pushes)  # type: ignore[union-attr]
+    assert shown == [
+        ("客户停滞·预警", "user", False),
+        ("承诺到期·已逾期", "team", True),
+        ("承诺到期·已逾期", "user", True),
+    ]
