@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from bot.app import Step, build_app
+from bot.asr import AsrUnavailable
 from bot.runtime import Runtime
 from config.rules import Rules
 from config.settings import Settings
@@ -18,6 +20,8 @@ from storage.db import create_engine
 from storage.migrate import upgrade_to_head
 
 log = structlog.get_logger()
+
+Hook = Callable[[], Awaitable[None]]
 
 
 def run_server(settings: Settings, rules: Rules, *, host: str, port: int, http: bool) -> int:
@@ -32,7 +36,17 @@ async def _serve(settings: Settings, rules: Rules, *, host: str, port: int, http
         await engine.dispose()
     await asyncio.to_thread(warm_up)  # jionlp's dictionaries load once, before the first note
     runtime = await Runtime.open(settings, rules, SystemClock())
-    extra_steps, on_start, on_stop = await _background(runtime)
+    try:
+        extra_steps, on_start, on_stop = await _background(runtime)
+    except (AsrUnavailable, ImportError) as err:
+        await runtime.close()
+        log.error(
+            "asr_unavailable",
+            error=str(err),
+            fix="install the voice extra (pip install 'salesbot[voice]'), point "
+            "SALESBOT_ASR_MODEL at a model directory, or set SALESBOT_ASR_ENGINE=none",
+        )
+        return 2
     app = build_app(runtime, extra_steps=extra_steps, on_start=on_start, on_stop=on_stop)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -51,17 +65,34 @@ async def _serve(settings: Settings, rules: Rules, *, host: str, port: int, http
     return 0
 
 
-async def _background(runtime: Runtime) -> tuple[dict[str, Step], list, list]:  # type: ignore[type-arg]
-    """The voice worker and the scheduler, when their modules are present."""
+async def _background(runtime: Runtime) -> tuple[dict[str, Step], list[Hook], list[Hook]]:
+    """The voice workers and the scheduler."""
+    from bot.asr import build_transcriber
+    from bot.scheduler import JobScheduler
+    from bot.voice_worker import VoiceWorker
+
+    settings = runtime.settings
+    transcriber = build_transcriber(
+        settings.asr_engine,
+        model=settings.asr_model,
+        language=settings.asr_language,
+        max_audio_s=settings.asr_max_audio_s,
+        base_url=settings.asr_base_url,
+        api_key=settings.asr_api_key,
+        workers=max(1, settings.asr_workers),
+        http=runtime.http,
+    )
+    await transcriber.start()  # a missing or broken model stops start-up here, not later
     steps: dict[str, Step] = {}
-    on_start: list = []  # type: ignore[type-arg]
-    on_stop: list = []  # type: ignore[type-arg]
-    try:
-        from bot.scheduler import JobScheduler
-    except ImportError:
-        log.warning("scheduler_missing")
-    else:
-        scheduler = JobScheduler(runtime)
-        on_start.append(scheduler.start)
-        on_stop.append(scheduler.stop)
-    return steps, on_start, on_stop
+    if runtime.adapters and settings.asr_workers > 0:
+        worker = VoiceWorker(
+            runtime.sessions,
+            runtime.adapters,
+            runtime.ctx,
+            runtime.deliverer,
+            transcriber,
+            settings,
+        )
+        steps = {f"voice-{n}": worker.step for n in range(settings.asr_workers)}
+    scheduler = JobScheduler(runtime)
+    return steps, [scheduler.start], [scheduler.stop, transcriber.close]
