@@ -6,16 +6,22 @@ import pytest
 from sqlalchemy import select
 
 from handlers.router import ALIASES, ROUTES
-from storage.models import Commitment, CommitmentStatus, Customer, Followup
+from storage.models import Commitment, CommitmentStatus, Customer, Followup, Role
 from tests.core.conftest import SeededTeam
 
 
-async def test_help_lists_every_command_with_its_english_alias(team: SeededTeam) -> None:
+async def test_help_lists_every_command_a_rep_may_use_with_its_english_alias(
+    team: SeededTeam,
+) -> None:
     answer = await team.talk("王磊", "帮助")
-    for word in ROUTES:
-        assert f"• {word}" in answer
+    for word, route in ROUTES.items():
+        assert (f"• {word}" in answer) == (route.needs == Role.REP)
     for alias in ("followup", "commit", "keep", "stage", "lead", "mine", "help"):
         assert alias in answer
+
+
+async def test_help_shows_a_manager_the_offboarding_command(team: SeededTeam) -> None:
+    assert "• 停用" in await team.talk("陈静", "帮助")
 
 
 @pytest.mark.parametrize("word", ["help", "HELP", "?", "？"])
