@@ -14,6 +14,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# No pre-ping on PostgreSQL: it costs a round trip per checkout, on the ack path too. Connections
+# are recycled well before a server or proxy idle timeout instead; a connection that died anyway
+# (a server restart) fails one statement, which invalidates the whole pool, and the inbox writer
+# retries once on a fresh connection. Workers simply retry their step.
+PG_POOL_RECYCLE_S = 1800
 
 
 def normalize_url(url: str) -> str:
@@ -36,7 +41,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         _install_sqlite_hooks(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", PG_POOL_RECYCLE_S)
+    # Callbacks share one connection per flush (storage.inbox); the rest is for the workers,
+    # the scheduler and /readyz. asyncpg's prepared-statement cache (100 per connection) is on.
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)
 

@@ -1,16 +1,56 @@
-"""Inbox: raw platform events stored before the ack, taken by workers under a lease."""
+"""Inbox: raw platform events stored before the ack, taken by workers under a lease.
+
+`store_event` is the ack path. Concurrent calls share one INSERT and one COMMIT (group commit):
+the first caller starts a flush, callers arriving while it runs join the next one.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+import weakref
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, String, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.queue_models import InboxItem, ItemStatus
 from storage.upsert import dialect_name, insert_for, rowcount
 
 LEASE = timedelta(minutes=2)
+MAX_BATCH = 200  # rows per INSERT; ~1 KB each, so one statement stays well under 1 MB
+
+# One fixed statement whatever the batch size, so asyncpg prepares it once per connection.
+_PG_INSERT = text(
+    "INSERT INTO inbox (platform, message_key, payload, received_at, status, attempts) "
+    "SELECT platform, message_key, payload, received_at, :status, 0 FROM unnest("
+    "CAST(:platforms AS VARCHAR[]), CAST(:message_keys AS VARCHAR[]), "
+    "CAST(:payloads AS TEXT[]), CAST(:received_ats AS TIMESTAMPTZ[])"
+    ") AS batch(platform, message_key, payload, received_at) "
+    "ON CONFLICT (platform, message_key) DO NOTHING "
+    "RETURNING platform, message_key"
+).bindparams(
+    bindparam("platforms", type_=ARRAY(String())),
+    bindparam("message_keys", type_=ARRAY(String())),
+    bindparam("payloads", type_=ARRAY(String())),
+    bindparam("received_ats", type_=ARRAY(DateTime(timezone=True))),
+)
+
+Key = tuple[str, str]  # (platform, message_key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    platform: str
+    message_key: str
+    payload: str
+    received_at: datetime  # aware, UTC
+
+    @property
+    def key(self) -> Key:
+        return (self.platform, self.message_key)
 
 
 async def store_event(
@@ -21,22 +61,141 @@ async def store_event(
     payload: str,
     now: datetime,
 ) -> bool:
-    """Insert-or-ignore on (platform, message_key); True if this delivery is new."""
-    async with sessions() as db, db.begin():
+    """Insert-or-ignore on (platform, message_key); True if this delivery is new.
+
+    Returns once the row is committed. Raises (every caller of the failed batch) if the
+    insert failed, so the platform is not acked and delivers the message again.
+    """
+    if now.tzinfo is None:
+        raise ValueError("naive datetime: use clock.now() or attach a tz")
+    row = _Row(platform, message_key, payload, now.astimezone(UTC))
+    return await batcher_for(sessions).store(sessions, row)
+
+
+class InboxBatcher:
+    """Group commit for inbox inserts: one flush at a time, everyone waiting joins the next."""
+
+    def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
+        self.max_batch = max_batch
+        self._waiting: list[tuple[_Row, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def store(self, sessions: async_sessionmaker[AsyncSession], row: _Row) -> bool:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool] = loop.create_future()
+        if self._flusher is not None and self._flusher.get_loop() is not loop:
+            self._waiting, self._flusher = [], None  # that loop is gone, and its callers too
+        self._waiting.append((row, answer))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush_all(sessions), name="inbox-flush")
+        return await answer
+
+    async def _flush_all(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                await self._flush(sessions, batch)
+        finally:
+            self._flusher = None
+            for _row, answer in self._waiting:  # only left if this task was cancelled
+                answer.cancel()
+            self._waiting.clear()
+
+    async def _flush(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        batch: list[tuple[_Row, asyncio.Future[bool]]],
+    ) -> None:
+        firsts: dict[Key, _Row] = {}
+        for row, _answer in batch:
+            firsts.setdefault(row.key, row)  # a duplicate within the batch: the first one counts
+        try:
+            new = await _insert_retrying(sessions, list(firsts.values()))
+        except Exception as err:
+            for _row, answer in batch:
+                if not answer.done():
+                    answer.set_exception(err)
+            return
+        except BaseException:  # cancelled (shutdown): nobody learns an answer
+            for _row, answer in batch:
+                answer.cancel()
+            raise
+        for row, answer in batch:
+            is_new = row.key in new
+            new.discard(row.key)  # later callers with the same key are duplicates
+            if not answer.done():  # a caller that gave up (cancelled) learns nothing
+                answer.set_result(is_new)
+
+
+async def _insert_retrying(
+    sessions: async_sessionmaker[AsyncSession], rows: list[_Row]
+) -> set[Key]:
+    """The rows that were new. One retry when the connection was dead (the pool does no
+    pre-ping): the failed attempt invalidated the pool, so the retry gets a fresh one. Had the
+    first attempt committed before its answer was lost, the retry calls those rows duplicates:
+    stored either way, which is all an ack promises."""
+    try:
+        return await _insert(sessions, rows)
+    except DBAPIError as err:
+        if not err.connection_invalidated:
+            raise
+    return await _insert(sessions, rows)
+
+
+async def _insert(sessions: async_sessionmaker[AsyncSession], rows: list[_Row]) -> set[Key]:
+    async with sessions() as db:
+        if dialect_name(db) == "postgresql":
+            # One statement is one transaction: autocommit spares the BEGIN and COMMIT round
+            # trips, each of which would wait behind the callbacks on the event loop.
+            conn = await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            result = await conn.execute(
+                _PG_INSERT,
+                {
+                    "status": str(ItemStatus.NEW),
+                    "platforms": [r.platform for r in rows],
+                    "message_keys": [r.message_key for r in rows],
+                    "payloads": [r.payload for r in rows],
+                    "received_ats": [r.received_at for r in rows],
+                },
+            )
+            return {(platform, key) for platform, key in result}
+        async with db.begin():
+            return await _insert_one_by_one(db, rows)
+
+
+async def _insert_one_by_one(db: AsyncSession, rows: list[_Row]) -> set[Key]:
+    """SQLite: one writer at a time anyway; the single COMMIT is what counts."""
+    new: set[Key] = set()
+    for row in rows:
         stmt = (
             insert_for(db, InboxItem)
             .values(
-                platform=platform,
-                message_key=message_key,
-                payload=payload,
-                received_at=now,
+                platform=row.platform,
+                message_key=row.message_key,
+                payload=row.payload,
+                received_at=row.received_at,
                 status=ItemStatus.NEW,
                 attempts=0,
             )
             .on_conflict_do_nothing(index_elements=["platform", "message_key"])
         )
-        result = await db.execute(stmt)
-        return bool(rowcount(result))
+        if rowcount(await db.execute(stmt)):
+            new.add(row.key)
+    return new
+
+
+# One batcher per sessionmaker (that is, per database), gone when the sessionmaker is.
+_BATCHERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], InboxBatcher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def batcher_for(sessions: async_sessionmaker[AsyncSession]) -> InboxBatcher:
+    batcher = _BATCHERS.get(sessions)
+    if batcher is None:
+        batcher = _BATCHERS[sessions] = InboxBatcher()
+    return batcher
 
 
 async def take_batch(
