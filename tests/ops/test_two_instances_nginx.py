@@ -296,7 +296,9 @@ async def test_both_instances_scan_and_each_warning_is_raised_once(cluster, repo
     ]
 
     assert alerts, "the seeded stalled customer and lead raised nothing"
-    assert all(run["scanned"] >= 1 for run in runs.values()), runs
+    # Each instance ran the job; one may find the other holding the advisory lock and skip.
+    assert all(run["scanned"] + run["skipped_locked"] >= 1 for run in runs.values()), runs
+    assert sum(run["scanned"] for run in runs.values()) >= 1, runs
     assert sum(run["raised"] for run in runs.values()) == len(alerts) == len(set(alerts))
     assert to_reps, "no warning reached a rep"
     assert [view for view, n in Counter(to_reps).items() if n > 1] == []
