@@ -14,7 +14,10 @@ _CN_DIGITS = "零一二两三四五六七八九十百千万亿"
 
 _ARABIC_RE = re.compile(
     r"(?P<cur>[¥￥]|RMB|CNY|人民币)?\s*(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
-    r"(?P<unit>亿|万|千|[kKwW](?![a-zA-Z]))?\s*(?P<yuan>元|块钱|块|yuan\b|RMB\b)?",
+    r"(?P<unit>亿|万|千|[kKwW](?![a-zA-Z]))?"
+    # Spoken remainders after 万/亿/千: 12万5 (= 125 000), 12万5千, 12万5000; not 5万3月.
+    r"(?:(?<=[亿万千])(?P<tail>\d+)(?P<tail_unit>千|百)?(?![\d.年月日号天周点个时分秒]))?"
+    r"\s*(?P<yuan>元|块钱|块|yuan\b|RMB\b)?",
 )
 # A run of Chinese numerals is an amount only with 万/亿 in it or 元/块 after it (三天 is not).
 _CHINESE_RE = re.compile(
@@ -29,9 +32,21 @@ def _arabic(match: re.Match[str]) -> Decimal | None:
     if unit in ("k", "w") and not (match["cur"] or match["yuan"]):
         return None  # "5k" alone could be anything
     try:
-        return Decimal(match["num"].replace(",", "")) * _UNITS[unit]
+        value = Decimal(match["num"].replace(",", "")) * _UNITS[unit]
     except InvalidOperation:
         return None
+    return value + _remainder(match["tail"], match["tail_unit"], _UNITS[unit])
+
+
+def _remainder(tail: str | None, tail_unit: str | None, unit: Decimal) -> Decimal:
+    """万5 is five thousand (the next place down), 万5千 too, 万5000 is what it says."""
+    if not tail:
+        return Decimal(0)
+    if tail_unit:
+        return Decimal(tail) * (Decimal(1000) if tail_unit == "千" else Decimal(100))
+    if len(tail) == 1:
+        return Decimal(tail) * unit / 10
+    return Decimal(tail) if Decimal(tail) < unit else Decimal(0)
 
 
 def _chinese(match: re.Match[str]) -> Decimal | None:
