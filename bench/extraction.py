@@ -7,75 +7,26 @@ else ../shared/data/extraction_dev.json beside the repo). The last line printed 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from scoring import TZ, describe, scores, shared_data  # noqa: E402
+
 from handlers.extraction import CustomerRef, Extraction, extract_note, warm_up  # noqa: E402
 
-TZ = ZoneInfo("Asia/Shanghai")
 FIELDS = ("customer", "due_date", "due_time", "action", "commitment", "stage", "amount", "contact")
 TIMED_ROUNDS = 20
 
 
-def default_path() -> Path:
-    shared = os.environ.get("SALESBOT_SHARED_DIR")
-    base = Path(shared) if shared else REPO.parent / "shared"
-    return base / "data" / "extraction_dev.json"
-
-
-def _scores(ex: Extraction, expect: dict[str, Any]) -> dict[str, bool]:
-    """Whether each field is right; a field the item does not label for is left out."""
-    due_local = ex.due.value.at.astimezone(TZ) if ex.due else None
-    got_date = due_local.date().isoformat() if due_local else None
-    got_time = (
-        due_local.strftime("%H:%M") if due_local and ex.due and ex.due.value.has_time else None
-    )
-    amount = expect.get("amount")
-    scores = {
-        "customer": (ex.customer.value.name if ex.customer else None) == expect.get("customer"),
-        "due_date": got_date == expect.get("next_due_date"),
-        "due_time": got_time == expect.get("next_due_time"),
-        "commitment": (ex.commitment is not None) == bool(expect.get("commitment", False)),
-        "stage": (ex.stage.value if ex.stage else None) == expect.get("stage"),
-        "amount": (ex.amount_yuan.value if ex.amount_yuan else None)
-        == (Decimal(str(amount)) if amount is not None else None),
-    }
-    if "next_action_contains" in expect:
-        action = ex.next_action.value if ex.next_action else ""
-        scores["action"] = expect["next_action_contains"].casefold() in action.casefold()
-    if "contact_contains" in expect:
-        scores["contact"] = expect["contact_contains"] in (ex.contact.value if ex.contact else "")
-    return scores
-
-
-def _describe(ex: Extraction) -> str:
-    due = ex.due.value.at.astimezone(TZ).isoformat(timespec="minutes") if ex.due else None
-    return json.dumps(
-        {
-            "customer": ex.customer.value.name if ex.customer else None,
-            "due": due if ex.due and ex.due.value.has_time else (due or "")[:10] or None,
-            "action": ex.next_action.value if ex.next_action else None,
-            "commitment": ex.commitment.value if ex.commitment else None,
-            "stage": ex.stage.value if ex.stage else None,
-            "amount": str(ex.amount_yuan.value) if ex.amount_yuan else None,
-            "contact": ex.contact.value if ex.contact else None,
-        },
-        ensure_ascii=False,
-    )
-
-
 def main(argv: list[str]) -> int:
-    path = Path(argv[1]) if len(argv) > 1 else default_path()
+    path = Path(argv[1]) if len(argv) > 1 else shared_data("extraction_dev.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     customers = [
         CustomerRef(i + 1, c["name"], tuple(c.get("aliases", ())))
@@ -95,14 +46,14 @@ def main(argv: list[str]) -> int:
     asked = dict.fromkeys(FIELDS, 0)
     all_right = 0
     for item in items:
-        scores = _scores(run(item), item["expect"])
-        for field, ok in scores.items():
+        marks = scores(run(item), item["expect"])
+        for field, ok in marks.items():
             asked[field] += 1
             right[field] += ok
-        all_right += all(scores.values())
-        if not all(scores.values()):
-            misses = ",".join(f for f, ok in scores.items() if not ok)
-            print(f"miss {item['id']} [{misses}] {item['text']}\n    got {_describe(run(item))}")
+        all_right += all(marks.values())
+        if not all(marks.values()):
+            misses = ",".join(f for f, ok in marks.items() if not ok)
+            print(f"miss {item['id']} [{misses}] {item['text']}\n    got {describe(run(item))}")
 
     timings_ms = []
     for _ in range(TIMED_ROUNDS):

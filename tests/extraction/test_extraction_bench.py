@@ -12,13 +12,14 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
 import extraction as bench  # noqa: E402
+from scoring import shared_data  # noqa: E402
 
 
 @pytest.fixture
 def dev_set() -> Path:
-    path = bench.default_path()
+    path = shared_data("extraction_dev.json")
     if not path.exists():
-        pytest.skip(f"the shared dev set is not at {path}")
+        pytest.fail(f"the shared dev set is not at {path} (set SALESBOT_SHARED_DIR)")
     return path
 
 
