@@ -6,11 +6,12 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import structlog
 from aiohttp import web
 
 from bot.app import Step, build_app
-from bot.asr import AsrUnavailable
+from bot.asr import AsrUnavailable, Transcriber, build_transcriber
 from bot.runtime import Runtime
 from config.rules import Rules
 from config.settings import Settings
@@ -65,14 +66,11 @@ async def _serve(settings: Settings, rules: Rules, *, host: str, port: int, http
     return 0
 
 
-async def _background(runtime: Runtime) -> tuple[dict[str, Step], list[Hook], list[Hook]]:
-    """The voice workers and the scheduler."""
-    from bot.asr import build_transcriber
-    from bot.scheduler import JobScheduler
-    from bot.voice_worker import VoiceWorker
-
-    settings = runtime.settings
-    transcriber = build_transcriber(
+def transcriber_from_settings(
+    settings: Settings, http: aiohttp.ClientSession | None = None
+) -> Transcriber:
+    """The SALESBOT_ASR_* engine, not started yet (call start() on it)."""
+    return build_transcriber(
         settings.asr_engine,
         model=settings.asr_model,
         language=settings.asr_language,
@@ -80,19 +78,37 @@ async def _background(runtime: Runtime) -> tuple[dict[str, Step], list[Hook], li
         base_url=settings.asr_base_url,
         api_key=settings.asr_api_key,
         workers=max(1, settings.asr_workers),
-        http=runtime.http,
+        beam_size=settings.asr_beam_size,
+        compute_type=settings.asr_compute_type,
+        cache_dir=settings.cache_dir,
+        http=http,
     )
+
+
+async def _background(runtime: Runtime) -> tuple[dict[str, Step], list[Hook], list[Hook]]:
+    """The voice workers and the scheduler."""
+    from bot.scheduler import JobScheduler
+
+    transcriber = transcriber_from_settings(runtime.settings, runtime.http)
     await transcriber.start()  # a missing or broken model stops start-up here, not later
-    steps: dict[str, Step] = {}
-    if runtime.adapters and settings.asr_workers > 0:
-        worker = VoiceWorker(
-            runtime.sessions,
-            runtime.adapters,
-            runtime.ctx,
-            runtime.deliverer,
-            transcriber,
-            settings,
-        )
-        steps = {f"voice-{n}": worker.step for n in range(settings.asr_workers)}
+    steps = voice_steps(runtime, transcriber)
     scheduler = JobScheduler(runtime)
     return steps, [scheduler.start], [scheduler.stop, transcriber.close]
+
+
+def voice_steps(runtime: Runtime, transcriber: Transcriber) -> dict[str, Step]:
+    """SALESBOT_ASR_WORKERS voice worker steps over a started transcriber (its owner closes it)."""
+    from bot.voice_worker import VoiceWorker
+
+    settings = runtime.settings
+    if not runtime.adapters or settings.asr_workers <= 0:
+        return {}
+    worker = VoiceWorker(
+        runtime.sessions,
+        runtime.adapters,
+        runtime.ctx,
+        runtime.deliverer,
+        transcriber,
+        settings,
+    )
+    return {f"voice-{n}": worker.step for n in range(settings.asr_workers)}

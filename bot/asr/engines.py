@@ -1,6 +1,7 @@
 """Pick the ASR engine from settings; `none` answers politely that voice is off."""
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import aiohttp
 
@@ -43,6 +44,9 @@ def build_transcriber(
     base_url: str | None,
     api_key: str | None,
     workers: int = 1,
+    beam_size: int = 5,
+    compute_type: str = "int8",
+    cache_dir: Path | None = None,
     http: aiohttp.ClientSession | None = None,
 ) -> Transcriber:
     """A Transcriber for SALESBOT_ASR_ENGINE; call start() on it at start-up.
@@ -73,6 +77,9 @@ def build_transcriber(
         language=language,
         max_audio_s=max_audio_s,
         workers=workers,
+        beam_size=beam_size,
+        compute_type=compute_type,
+        cache_dir=cache_dir,
     )
     if engine == "platform":
         from bot.asr.platform_text import PlatformTranscriber

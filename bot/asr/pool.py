@@ -1,6 +1,7 @@
 """Worker processes for local engines: spawn, load the model once per process, cap each job."""
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import time
@@ -17,6 +18,8 @@ from bot.asr.transcript import Transcript
 
 # Inside a faster-whisper job: stop decoding past real time + this (checked between windows).
 DECODE_SLACK_S = 10.0
+# Transcription yields the CPU to the bot's own process: chat replies stay fast under voice load.
+WORKER_NICENESS = 10
 
 _engine: Engine | None = None  # one per worker process, set by the initializer
 _load_error: str | None = None
@@ -43,6 +46,8 @@ class JobResult:
 def _init_worker(spec: EngineSpec) -> None:
     """Process initializer: never raises (that would only say 'broken pool'); jobs report it."""
     global _engine, _load_error
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     try:
         _engine = load_engine(spec)
     except Exception as err:  # reported, with its text, by every job
