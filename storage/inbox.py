@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import leases
 from storage.queue_models import InboxItem, ItemStatus
 from storage.upsert import dialect_name, insert_for, rowcount
 
@@ -208,31 +209,16 @@ async def take_batch(
     lease: timedelta = LEASE,
 ) -> list[InboxItem]:
     """Lease up to `limit` new rows, or rows whose lease ran out (a crashed worker's)."""
-    ready = (
-        select(InboxItem.id)
-        .where(
-            InboxItem.platform.in_(platforms),
-            (InboxItem.status == ItemStatus.NEW)
-            | ((InboxItem.status == ItemStatus.TAKEN) & (InboxItem.taken_until < now)),
-        )
-        .order_by(InboxItem.id)
-        .limit(limit)
+    rows = await leases.take(
+        db,
+        InboxItem,
+        now=now,
+        lease=lease,
+        platforms=platforms,
+        limit=limit,
+        order_by=[InboxItem.id],
+        taken_by=worker,
     )
-    if dialect_name(db) == "postgresql":
-        ready = ready.with_for_update(skip_locked=True)
-    stmt = (
-        update(InboxItem)
-        .where(InboxItem.id.in_(ready.scalar_subquery()))
-        .values(
-            status=ItemStatus.TAKEN,
-            taken_until=now + lease,
-            taken_by=worker,
-            attempts=InboxItem.attempts + 1,
-        )
-        .returning(InboxItem)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list((await db.execute(stmt)).scalars())
     return sorted(rows, key=lambda row: row.id)
 
 

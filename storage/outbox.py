@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.queue_models import ItemStatus, OutboxItem
-from storage.upsert import dialect_name, insert_for, rowcount
+from storage.upsert import insert_for, rowcount
 
 LEASE = timedelta(minutes=1)
 
@@ -65,29 +66,16 @@ async def take_due(
     limit: int = 20,
     lease: timedelta = LEASE,
 ) -> list[OutboxItem]:
-    ready = (
-        select(OutboxItem.id)
-        .where(
-            OutboxItem.platform.in_(platforms),
-            (
-                (OutboxItem.status == ItemStatus.NEW)
-                | ((OutboxItem.status == ItemStatus.TAKEN) & (OutboxItem.taken_until < now))
-            ),
-            OutboxItem.next_attempt_at <= now,
-        )
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-        .limit(limit)
+    rows = await leases.take(
+        db,
+        OutboxItem,
+        now=now,
+        lease=lease,
+        platforms=platforms,
+        limit=limit,
+        order_by=[OutboxItem.next_attempt_at, OutboxItem.id],
+        also=[OutboxItem.next_attempt_at <= now],
     )
-    if dialect_name(db) == "postgresql":
-        ready = ready.with_for_update(skip_locked=True)
-    stmt = (
-        update(OutboxItem)
-        .where(OutboxItem.id.in_(ready.scalar_subquery()))
-        .values(status=ItemStatus.TAKEN, taken_until=now + lease, attempts=OutboxItem.attempts + 1)
-        .returning(OutboxItem)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list((await db.execute(stmt)).scalars())
     return sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
 
 

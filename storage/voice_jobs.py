@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.queue_models import ItemStatus, VoiceJob
-from storage.upsert import dialect_name
 
 LEASE = timedelta(minutes=10)  # longer than the longest transcription (5 min audio, capped)
 
@@ -17,31 +17,17 @@ LEASE = timedelta(minutes=10)  # longer than the longest transcription (5 min au
 async def take_job(
     db: AsyncSession, *, now: datetime, worker: str, platforms: list[str], lease: timedelta = LEASE
 ) -> VoiceJob | None:
-    ready = (
-        select(VoiceJob.id)
-        .where(
-            VoiceJob.platform.in_(platforms),
-            (VoiceJob.status == ItemStatus.NEW)
-            | ((VoiceJob.status == ItemStatus.TAKEN) & (VoiceJob.taken_until < now)),
-        )
-        .order_by(VoiceJob.id)
-        .limit(1)
+    jobs = await leases.take(
+        db,
+        VoiceJob,
+        now=now,
+        lease=lease,
+        platforms=platforms,
+        limit=1,
+        order_by=[VoiceJob.id],
+        taken_by=worker,
     )
-    if dialect_name(db) == "postgresql":
-        ready = ready.with_for_update(skip_locked=True)
-    stmt = (
-        update(VoiceJob)
-        .where(VoiceJob.id.in_(ready.scalar_subquery()))
-        .values(
-            status=ItemStatus.TAKEN,
-            taken_until=now + lease,
-            taken_by=worker,
-            attempts=VoiceJob.attempts + 1,
-        )
-        .returning(VoiceJob)
-        .execution_options(synchronize_session=False)
-    )
-    return (await db.execute(stmt)).scalar_one_or_none()
+    return jobs[0] if jobs else None
 
 
 async def finish_job(db: AsyncSession, job_id: int, *, now: datetime, **result: Any) -> None:
