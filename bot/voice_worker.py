@@ -81,9 +81,13 @@ class VoiceWorker:
             transcript = await self.transcriber.transcribe(
                 audio, fmt=job.media_format, prompt_words=words, recognition=job.recognition
             )
-        except (AudioError, MediaError, AsrUnavailable) as err:
-            log.info("voice_rejected", problem=err.problem)
-            await self._finish(job, event, [Reply(err.problem)], error=str(err))
+        except AsrUnavailable as err:
+            if err.transient:
+                raise  # step() tries the job again later; the rep hears only if it never works
+            await self._reject(job, event, err.problem, str(err))
+            return
+        except (AudioError, MediaError) as err:
+            await self._reject(job, event, err.problem, str(err))
             return
         ASR_SECONDS.labels(engine=transcript.engine).observe(time.perf_counter() - started)
         await self._answer(job, event, user, transcript)
@@ -139,6 +143,10 @@ class VoiceWorker:
                 model=transcript.model,
                 timings=transcript.timings,
             )
+
+    async def _reject(self, job: VoiceJob, event: Event, problem: str, error: str) -> None:
+        log.info("voice_rejected", problem=problem)
+        await self._finish(job, event, [Reply(problem)], error=error)
 
     async def _finish(
         self, job: VoiceJob, event: Event, outgoing: list[Outgoing], *, error: str

@@ -29,6 +29,7 @@ class DisabledTranscriber:
         raise AsrUnavailable(
             "speech recognition is off (SALESBOT_ASR_ENGINE=none)",
             problem="语音识别没有开启，请直接发文字消息，谢谢！",
+            transient=False,
         )
 
     async def close(self) -> None:

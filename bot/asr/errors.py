@@ -15,12 +15,23 @@ class AudioError(Exception):
 
 
 class AsrUnavailable(Exception):
-    """Speech recognition is switched off or cannot run; `problem` is the sender's answer."""
+    """Speech recognition is switched off or cannot run; `problem` is the sender's answer.
 
-    def __init__(self, message: str, problem: str = "语音识别暂时不可用，请直接发送文字。") -> None:
+    `transient`: a server or worker failure that may pass (the voice job is tried again later);
+    False when waiting cannot help (recognition is off, the model is broken): answer at once.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problem: str = "语音识别暂时不可用，请直接发送文字。",
+        *,
+        transient: bool = True,
+    ) -> None:
         super().__init__(message, problem)
         self.message = message  # for operators and logs
         self.problem = problem  # Chinese, shown to the sender
+        self.transient = transient
 
     def __str__(self) -> str:
         return self.message
@@ -30,7 +41,7 @@ class ModelError(AsrUnavailable):
     """The speech model is missing or broken: raised at start-up, naming what to fix."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, transient=False)
 
     def __reduce__(self) -> tuple[type["ModelError"], tuple[str]]:
         return (type(self), (self.message,))
