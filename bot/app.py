@@ -67,7 +67,8 @@ def _workers_ctx(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         runtime = app[RUNTIME]
         stop = asyncio.Event()
-        wakes = {"inbox": runtime.inbox_wake}
+        wakes = {"inbox": runtime.inbox_wake, "outbox": runtime.outbox_wake}
+        wakes |= {name: runtime.voice_wake for name in steps if name.startswith("voice-")}
         idle = {"metrics": METRICS_EVERY_S}
         app[WORKER_TASKS] = [
             asyncio.create_task(
@@ -78,14 +79,15 @@ def _workers_ctx(
         for start in on_start:
             await start()
         yield
-        for stop_hook in on_stop:
-            await stop_hook()
         stop.set()  # SIGTERM: finish the current item, then exit
         _done, pending = await asyncio.wait(
             app[WORKER_TASKS], timeout=runtime.settings.shutdown_grace_s
         )
-        for task in pending:
+        for task in pending:  # a job cut short is taken again when its lease runs out
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for stop_hook in on_stop:  # only now: workers no longer use the transcriber
+            await stop_hook()
 
     return ctx
 

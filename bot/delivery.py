@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -9,6 +10,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import Adapter
+from bot.wakes import wake_after_commit
 from config.rules import Rules
 from handlers.chat import Event, Outgoing, Platform, Push, RecipientKind, message_to_payload
 from handlers.quiet import quiet_until
@@ -23,10 +25,18 @@ UNROUTABLE = Address(platform="none", channel="unroutable", target="", rate_key=
 
 
 class Deliverer:
-    def __init__(self, adapters: Mapping[Platform, Adapter], rules: Rules, tz: object) -> None:
+    def __init__(
+        self,
+        adapters: Mapping[Platform, Adapter],
+        rules: Rules,
+        tz: object,
+        *,
+        wake: asyncio.Event | None = None,
+    ) -> None:
         self.adapters = adapters
         self.rules = rules
         self.tz = tz
+        self.wake = wake  # the outbox sender's: set once the rows are committed
 
     async def enqueue(
         self,
@@ -37,6 +47,8 @@ class Deliverer:
         event: Event | None = None,
         source: str | None = None,
     ) -> None:
+        if items:
+            wake_after_commit(db, self.wake)
         for index, item in enumerate(items):
             if isinstance(item, Push):
                 await self._push(db, item, now=now, source=source)

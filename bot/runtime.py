@@ -42,26 +42,28 @@ class Runtime:
     inbox_worker: InboxWorker
     outbox_sender: OutboxSender
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    voice_wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     async def open(cls, settings: Settings, rules: Rules, clock: Clock) -> Runtime:
         engine = create_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
         http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
-        wake = asyncio.Event()
+        wake, outbox_wake, voice_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
         extractor = build_extractor(settings, http, stages=rules.stage_names)
         ctx = Context(clock=clock, rules=rules, tz=settings.tz, extractor=extractor)
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
         )
         adapters = build_adapters(deps)
-        deliverer = Deliverer(adapters, rules, settings.tz)
+        deliverer = Deliverer(adapters, rules, settings.tz, wake=outbox_wake)
         inbox_worker = InboxWorker(
             sessions,
             adapters,
             ctx,
             deliverer,
-            voice_intake=VoiceIntake(settings),
+            voice_intake=VoiceIntake(settings, wake=voice_wake),
             max_attempts=settings.inbox_max_attempts,
             lease=timedelta(seconds=settings.inbox_lease_s),
         )
@@ -85,6 +87,8 @@ class Runtime:
             inbox_worker,
             sender,
             wake,
+            outbox_wake,
+            voice_wake,
         )
 
     async def close(self) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.wakes import wake_after_commit
 from config.settings import Settings
 from handlers.chat import Event, Outgoing, Reply
 from handlers.router import find_sender
@@ -15,8 +18,9 @@ NOT_REGISTERED = "你还没有在 salesbot 登记，暂时不能使用。请联�
 
 
 class VoiceIntake:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, wake: asyncio.Event | None = None) -> None:
         self.settings = settings
+        self.wake = wake  # the voice workers': set once the job is committed
 
     async def __call__(self, event: Event, db: AsyncSession) -> list[Outgoing]:
         user = await find_sender(db, event)
@@ -41,4 +45,5 @@ class VoiceIntake:
             .on_conflict_do_nothing(index_elements=["platform", "message_id"])
         )
         await db.execute(stmt)
+        wake_after_commit(db, self.wake)
         return []  # the voice worker answers with the structured log
