@@ -59,17 +59,29 @@ class InboxWorker:
                 lease=self.lease,
                 platforms=[str(p) for p in self.adapters],
             )
-        for item in items:
-            await self.handle(item)
+        voice: list[tuple[InboxItem, Event]] = []
+        for item in items:  # typed messages first: a burst of voice notes must not hold them up
+            event = await self._read(item)
+            if event is not None and event.kind == EventKind.VOICE:
+                voice.append((item, event))
+            elif event is not None:
+                await self._handle(item, event)
+        if voice:
+            await self._voice_batch(voice)
         return bool(items)
 
     async def handle(self, item: InboxItem) -> None:
-        structlog.contextvars.bind_contextvars(inbox_id=item.id, platform=item.platform)
+        event = await self._read(item)
+        if event is not None:
+            await self._handle(item, event)
+
+    async def _read(self, item: InboxItem) -> Event | None:
+        """The item's Event; an unreadable payload is dead at once (None)."""
         adapter = self.adapters[Platform(item.platform)]
         try:
-            event = adapter.to_event(item.payload, received_at=item.received_at)
+            return adapter.to_event(item.payload, received_at=item.received_at)
         except ValueError as err:
-            log.warning("inbox_unreadable", error=str(err))
+            log.warning("inbox_unreadable", inbox_id=item.id, error=str(err))
             async with self.sessions() as db, db.begin():
                 await inbox.mark_failed(
                     db,
@@ -78,23 +90,40 @@ class InboxWorker:
                     dead=True,
                     retry_at=self.ctx.clock.now(),
                 )
-            return
+            return None
+
+    async def _handle(self, item: InboxItem, event: Event) -> None:
+        structlog.contextvars.bind_contextvars(inbox_id=item.id, platform=item.platform)
         try:
             async with self.sessions() as db, db.begin():
-                if event.kind == EventKind.VOICE:
-                    outgoing = await self.voice_intake(event, db)
-                else:
-                    outgoing = await dispatch(event, db, self.ctx)
-                now = self.ctx.clock.now()
-                await self.deliverer.enqueue(
-                    db, outgoing, now=now, event=event, source=f"inbox:{item.id}"
-                )
-                await inbox.mark_done(db, item.id, now=now)
+                await self._process(db, item, event)
         except Exception as err:
             log.exception("inbox_item_failed", attempts=item.attempts)
             await self._failed(item, event, err)
         finally:
             structlog.contextvars.unbind_contextvars("inbox_id", "message_id", "user_id")
+
+    async def _process(self, db: AsyncSession, item: InboxItem, event: Event) -> None:
+        if event.kind == EventKind.VOICE:
+            outgoing = await self.voice_intake(event, db)
+        else:
+            outgoing = await dispatch(event, db, self.ctx)
+        now = self.ctx.clock.now()
+        await self.deliverer.enqueue(db, outgoing, now=now, event=event, source=f"inbox:{item.id}")
+        await inbox.mark_done(db, item.id, now=now)
+
+    async def _voice_batch(self, batch: list[tuple[InboxItem, Event]]) -> None:
+        """Voice events only queue a job: one transaction for the lot, one by one if it fails."""
+        if len(batch) > 1:
+            try:
+                async with self.sessions() as db, db.begin():
+                    for item, event in batch:
+                        await self._process(db, item, event)
+                return
+            except Exception:
+                log.warning("inbox_voice_batch_failed", size=len(batch), exc_info=True)
+        for item, event in batch:
+            await self._handle(item, event)
 
     async def _failed(self, item: InboxItem, event: Event, err: Exception) -> None:
         dead = item.attempts >= self.max_attempts
