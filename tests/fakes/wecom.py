@@ -6,9 +6,10 @@ import base64
 import hashlib
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -29,6 +30,7 @@ class Recorded:
     path: str  # without /cgi-bin/, e.g. "message/send"
     query: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (the loop's clock)
 
     @property
     def json(self) -> Any:

@@ -1,26 +1,41 @@
-"""WeCom test helpers: test credentials, callbacks posted, inbox rows read, outbox rows leased."""
+"""WeCom test helpers: test credentials, callbacks posted, inbox rows read, outbox rows leased,
+and the whole app in-process (`salesbot`), with `eventually` to wait for what it does."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import build_app
+from bot.asr import Transcriber
 from bot.metrics import REGISTRY
+from bot.runtime import Runtime
+from bot.serve import voice_steps
 from bot.wecom import WeComAdapter
+from config.rules import Rules
 from config.settings import Settings
 from handlers.chat import Button, Card, Message, message_to_payload
 from handlers.clock import FrozenClock
 from storage import outbox
 from storage.models import User
 from storage.outbox import Address
-from storage.queue_models import InboxItem, OutboxItem
+from storage.queue_models import InboxItem, ItemStatus, OutboxItem
+from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import SignedCallback
+
+T = TypeVar("T")
+DEADLINE_S = 15.0
 
 CORP_ID = "ww5a1e5b0t00000001"
 AGENT_ID = 1000002
@@ -125,3 +140,66 @@ SOP_CARD = Card(
     lines=("客户：杭州启明科技有限公司", "截止：3月12日"),
     buttons=(Button("接受 12", "接受"), Button("稍后提醒 12", "稍后提醒", style=2)),
 )
+
+
+@dataclass
+class Instance:
+    runtime: Runtime
+    client: TestClient
+
+
+@asynccontextmanager
+async def salesbot(
+    db_url: str,
+    fake: FakeWeCom,
+    clock: FrozenClock,
+    rules: Rules,
+    *,
+    workers: bool = True,
+    transcriber: Transcriber | None = None,
+    on_stop: list[Callable[[], Awaitable[None]]] | None = None,
+    **settings: object,
+) -> AsyncIterator[Instance]:
+    """One `salesbot serve` instance in-process: the real app, workers and all.
+
+    Voice is off unless a started `transcriber` is given: then the voice workers run on it, as
+    `salesbot serve` wires them (bot.serve.voice_steps); it stays started after the instance
+    unless its close is among `on_stop` (run at shutdown as `salesbot serve` runs them).
+    """
+    values: dict[str, object] = {"asr_engine": "none", "shutdown_grace_s": 5}
+    config = wecom_settings(fake.base_url, database_url=db_url, **(values | settings))
+    runtime = await Runtime.open(config, rules, clock)
+    steps = voice_steps(runtime, transcriber) if transcriber is not None else {}
+    app = build_app(runtime, workers=workers, extra_steps=steps, on_stop=on_stop)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+    await client.start_server()
+    try:
+        yield Instance(runtime, client)
+    finally:
+        await client.close()  # the app's cleanup stops the workers and closes the runtime
+
+
+async def eventually(probe: Callable[[], T | Awaitable[T]], *, deadline_s: float = DEADLINE_S) -> T:
+    """Poll `probe` (plain or async) until it returns something truthy, or fail at the deadline."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline_s
+    while True:
+        answer = probe()
+        result = await answer if inspect.isawaitable(answer) else answer
+        if result:
+            return result  # type: ignore[return-value]
+        if loop.time() > until:
+            raise AssertionError(f"still {result!r} after {deadline_s} s")
+        await asyncio.sleep(0.02)
+
+
+async def settled(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Nothing left to do: every inbox row handled and every outbox row sent or dead."""
+    async with sessions() as db:
+        busy_in = await db.scalar(
+            select(func.count()).where(InboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
+        )
+        busy_out = await db.scalar(
+            select(func.count()).where(OutboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
+        )
+    return busy_in == 0 and busy_out == 0

@@ -3,81 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_app
-from bot.runtime import Runtime
 from config.rules import Rules
 from handlers.clock import FrozenClock
 from storage import inbox
 from storage.models import Customer, Followup, Role, Task, TaskStatus, Team, User
-from storage.queue_models import InboxItem, ItemStatus, OutboxItem
+from storage.queue_models import InboxItem, ItemStatus
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
-from tests.wecom.support import PATH, post_callback, wecom_settings
+from tests.wecom.support import PATH, eventually, post_callback, salesbot, settled
 
-T = TypeVar("T")
-DEADLINE_S = 15.0
 QIMING = "杭州启明科技有限公司"
-
-
-@dataclass
-class Instance:
-    runtime: Runtime
-    client: TestClient
-
-
-@asynccontextmanager
-async def salesbot(
-    db_url: str, fake: FakeWeCom, clock: FrozenClock, rules: Rules, *, workers: bool = True
-) -> AsyncIterator[Instance]:
-    """One `salesbot serve` instance in-process: the real app, workers and all."""
-    settings = wecom_settings(
-        fake.base_url, database_url=db_url, asr_engine="none", shutdown_grace_s=5
-    )
-    runtime = await Runtime.open(settings, rules, clock)
-    client = TestClient(TestServer(build_app(runtime, workers=workers), host="127.0.0.1", port=0))
-    await client.start_server()
-    try:
-        yield Instance(runtime, client)
-    finally:
-        await client.close()  # the app's cleanup stops the workers and closes the runtime
-
-
-async def eventually(probe: Callable[[], T | Awaitable[T]], *, deadline_s: float = DEADLINE_S) -> T:
-    """Poll `probe` (plain or async) until it returns something truthy, or fail at the deadline."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + deadline_s
-    while True:
-        answer = probe()
-        result = await answer if inspect.isawaitable(answer) else answer
-        if result:
-            return result  # type: ignore[return-value]
-        if loop.time() > until:
-            raise AssertionError(f"still {result!r} after {deadline_s} s")
-        await asyncio.sleep(0.02)
-
-
-async def settled(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    """Nothing left to do: every inbox row handled and every outbox row sent or dead."""
-    async with sessions() as db:
-        busy_in = await db.scalar(
-            select(func.count()).where(InboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
-        )
-        busy_out = await db.scalar(
-            select(func.count()).where(OutboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
-        )
-    return busy_in == 0 and busy_out == 0
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Voice notes end to end: WeCom callback → real Whisper → follow-up → card, and under load."""
