@@ -79,6 +79,7 @@ def transcriber_from_settings(
         api_key=settings.asr_api_key,
         workers=max(1, settings.asr_workers),
         beam_size=settings.asr_beam_size,
+        greedy_over_s=settings.asr_greedy_over_s,
         compute_type=settings.asr_compute_type,
         cache_dir=settings.cache_dir,
         http=http,

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     asr_workers: int = Field(default=1, ge=0)
     asr_max_audio_s: float = Field(default=300.0, gt=0)
     asr_beam_size: int = Field(default=5, ge=1, le=10)  # 1 = greedy: faster, a little less exact
+    asr_greedy_over_s: float = Field(default=15.0, ge=0)  # longer notes: greedy, for latency
     asr_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
     cache_dir: Path | None = None  # where the bundled Whisper model is assembled
 

@@ -18,6 +18,10 @@ VAD_MIN_SILENCE_MS = 500
 # 30 s note from 7.8 s to 2.1 s, same CER on the dev clips. Longer clips keep timestamps, which
 # let Whisper seek across windows without cutting words (60 s English: WER 0.135 vs 0.271).
 SINGLE_WINDOW_S = 30.0
+# Beam search costs ~1.6× greedy per token. Up to this much audio the beam still answers within
+# ~2.4 s here (Mandarin, base int8, 2 cores); longer notes are decoded greedily so that a 30 s
+# note takes ~2.6 s instead of ~3.7 s. The dev clips (2-8 s) all keep the beam.
+GREEDY_OVER_S = 15.0
 
 
 def fits_one_window(samples: int, sample_rate: int = 16_000) -> bool:
@@ -32,9 +36,17 @@ class EngineSpec:
     model: str  # resolved: a directory, a checkpoint file, or a size name
     compute_type: str = "int8"  # faster-whisper: int8 | float32 | int8_float32 ...
     beam_size: int = 5  # 1 = greedy
+    greedy_over_s: float | None = GREEDY_OVER_S  # longer audio is decoded greedily; None: never
     cpu_threads: int = 0  # 0: the library's default
     download_root: str | None = None
     cache_dir: str | None = None  # where the bundled model is assembled / converted
+
+
+def beam_for(spec: EngineSpec, samples: int, sample_rate: int = 16_000) -> int:
+    """The beam size for a clip of `samples`: the spec's, or 1 past `greedy_over_s`."""
+    if spec.greedy_over_s is not None and samples > spec.greedy_over_s * sample_rate:
+        return 1
+    return spec.beam_size
 
 
 @dataclass(frozen=True, slots=True)

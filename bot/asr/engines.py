@@ -5,6 +5,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.asr.decoding import GREEDY_OVER_S
 from bot.asr.errors import AsrUnavailable
 from bot.asr.transcript import Transcriber, Transcript
 
@@ -46,6 +47,7 @@ def build_transcriber(
     api_key: str | None,
     workers: int = 1,
     beam_size: int = 5,
+    greedy_over_s: float | None = GREEDY_OVER_S,
     compute_type: str = "int8",
     cache_dir: Path | None = None,
     http: aiohttp.ClientSession | None = None,
@@ -79,6 +81,7 @@ def build_transcriber(
         max_audio_s=max_audio_s,
         workers=workers,
         beam_size=beam_size,
+        greedy_over_s=greedy_over_s,
         compute_type=compute_type,
         cache_dir=cache_dir,
     )

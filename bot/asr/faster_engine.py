@@ -15,6 +15,7 @@ from bot.asr.decoding import (
     VAD_MIN_SILENCE_MS,
     EngineSpec,
     Recognized,
+    beam_for,
     fits_one_window,
 )
 
@@ -41,7 +42,7 @@ class FasterWhisperEngine:
         segments, info = self.model.transcribe(
             pcm,
             language=language,
-            beam_size=self.spec.beam_size,
+            beam_size=beam_for(self.spec, len(pcm)),
             temperature=list(TEMPERATURES),
             compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
             log_prob_threshold=LOG_PROB_THRESHOLD,

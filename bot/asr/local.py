@@ -7,7 +7,7 @@ from pathlib import Path
 
 import structlog
 
-from bot.asr.decoding import EngineSpec
+from bot.asr.decoding import GREEDY_OVER_S, EngineSpec
 from bot.asr.errors import AsrUnavailable, ModelError
 from bot.asr.model_files import (
     BUNDLED_NAMES,
@@ -71,6 +71,7 @@ class LocalTranscriber:
         workers: int = 1,
         compute_type: str = "int8",
         beam_size: int = 5,
+        greedy_over_s: float | None = GREEDY_OVER_S,
         cache_dir: Path | None = None,
         job_timeout_s: float | None = None,
     ) -> None:
@@ -79,6 +80,7 @@ class LocalTranscriber:
         self.engine, self.model_setting, self.max_audio_s = engine, model, max_audio_s
         self.language = None if language.strip().lower() in ("", "auto") else language.strip()
         self.workers, self.compute_type, self.beam_size = max(1, workers), compute_type, beam_size
+        self.greedy_over_s = greedy_over_s
         self.cache_dir = cache_dir or default_cache_dir()
         self.job_timeout_s = job_timeout_s or (
             JOB_TIMEOUT_BASE_S + JOB_TIMEOUT_PER_AUDIO_S * max_audio_s
@@ -96,6 +98,7 @@ class LocalTranscriber:
             model=resolved,
             compute_type=self.compute_type,
             beam_size=self.beam_size,
+            greedy_over_s=self.greedy_over_s,
             cpu_threads=max(1, (os.cpu_count() or 1) // self.workers),
             download_root=str(self.cache_dir / "downloads"),
             cache_dir=str(self.cache_dir),

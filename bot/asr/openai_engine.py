@@ -14,6 +14,7 @@ from bot.asr.decoding import (
     VAD_MIN_SILENCE_MS,
     EngineSpec,
     Recognized,
+    beam_for,
     fits_one_window,
 )
 from bot.asr.model_files import BUNDLED_NAMES, default_cache_dir
@@ -62,12 +63,13 @@ class OpenAIWhisperEngine:
         speech = keep_speech(pcm)
         if len(speech) == 0:
             return Recognized("", language or "", no_speech=True)
+        beam = beam_for(self.spec, len(pcm))
         result = self.model.transcribe(
             speech,
             language=language,
             task="transcribe",
-            beam_size=self.spec.beam_size if self.spec.beam_size > 1 else None,
-            best_of=self.spec.beam_size if self.spec.beam_size > 1 else None,
+            beam_size=beam if beam > 1 else None,
+            best_of=beam if beam > 1 else None,
             temperature=TEMPERATURES,
             compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
             logprob_threshold=LOG_PROB_THRESHOLD,

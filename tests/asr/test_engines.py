@@ -7,10 +7,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from pydantic import ValidationError
 
 from bot.asr import AsrUnavailable, AudioError, Transcript, build_transcriber
+from bot.asr.decoding import EngineSpec, beam_for
+from bot.asr.local import LocalTranscriber
 from bot.asr.openai_api import OpenAIApiTranscriber, transcriptions_url
 from bot.asr.platform_text import PlatformTranscriber
+from bot.serve import transcriber_from_settings
+from config.settings import Settings
 from tests.asr.conftest import voice_clip
 
 
@@ -211,3 +216,29 @@ def test_an_unknown_engine_name_lists_the_choices() -> None:
         build_transcriber(
             "whisper.cpp", model="", language="zh", max_audio_s=300, base_url=None, api_key=None
         )
+
+
+def test_long_notes_are_decoded_greedily_and_short_ones_with_the_beam() -> None:
+    spec = EngineSpec("faster-whisper", "base", beam_size=5, greedy_over_s=15.0)
+    assert beam_for(spec, 8 * 16_000) == 5  # a typical voice note keeps the beam
+    assert beam_for(spec, 15 * 16_000) == 5
+    assert beam_for(spec, 30 * 16_000) == 1  # a long one is answered within ~3 s
+    never = EngineSpec("faster-whisper", "base", beam_size=5, greedy_over_s=None)
+    assert beam_for(never, 300 * 16_000) == 5
+    always = EngineSpec("faster-whisper", "base", beam_size=5, greedy_over_s=0.0)
+    assert beam_for(always, 16_000) == 1
+
+
+def test_decoding_settings_reach_the_local_engine() -> None:
+    settings = Settings(
+        asr_beam_size=3, asr_greedy_over_s=40, asr_compute_type="float32", cache_dir="/srv/asr"
+    )
+    transcriber = transcriber_from_settings(settings)
+    assert isinstance(transcriber, LocalTranscriber)
+    assert (transcriber.beam_size, transcriber.greedy_over_s) == (3, 40)
+    assert (transcriber.compute_type, str(transcriber.cache_dir)) == ("float32", "/srv/asr")
+
+
+def test_a_beam_outside_one_to_ten_is_a_settings_error() -> None:
+    with pytest.raises(ValidationError, match="asr_beam_size"):
+        Settings(asr_beam_size=0)
