@@ -11,13 +11,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from bot.asr.audio import decode_to_pcm16k, duration_s
-from bot.asr.decoding import Engine, EngineSpec, load_engine
+from bot.asr.decoding import Engine, EngineSpec, Recognized, load_engine
 from bot.asr.errors import AsrUnavailable, AudioError, ModelError
 from bot.asr.prompt import build_prompt, to_simplified
 from bot.asr.transcript import Transcript
 
 # Inside a faster-whisper job: stop decoding past real time + this (checked between windows).
 DECODE_SLACK_S = 10.0
+# An answer with this many Latin letters to a request for a CJK language is decoded again with
+# language detection (a name like "Acme" or "CRM" in a Mandarin note is left alone).
+MIN_LATIN_LETTERS = 12
+NON_LATIN_LANGUAGES = frozenset({"zh", "yue", "ja", "ko"})
 # Transcription yields the CPU to the bot's own process: chat replies stay fast under voice load.
 WORKER_NICENESS = 10
 
@@ -68,12 +72,12 @@ def run_job(job: Job) -> JobResult:
     pcm = decode_to_pcm16k(job.audio, max_s=job.max_audio_s, fmt=job.fmt)
     decoded = time.monotonic()
     seconds = duration_s(pcm)
-    recognized = _engine.recognize(
-        pcm,
-        language=job.language,
-        prompt=build_prompt(job.prompt_words, ()),
-        deadline_s=decoded + seconds + DECODE_SLACK_S,
-    )
+    prompt = build_prompt(job.prompt_words, ())
+    deadline_s = decoded + seconds + DECODE_SLACK_S
+    recognized = _engine.recognize(pcm, language=job.language, prompt=prompt, deadline_s=deadline_s)
+    if job.language in NON_LATIN_LANGUAGES and _spoken_in_another_language(recognized):
+        # A note in another language, forced to Chinese, comes out garbled: let Whisper detect.
+        recognized = _engine.recognize(pcm, language=None, prompt=prompt, deadline_s=deadline_s)
     text = to_simplified(recognized.text)
     transcript = Transcript(
         text=text,
@@ -85,6 +89,22 @@ def run_job(job: Job) -> JobResult:
         no_speech=recognized.no_speech or not text,
     )
     return JobResult(transcript, recognized.truncated, os.getpid())
+
+
+def _spoken_in_another_language(recognized: Recognized) -> bool:
+    """Asked for Chinese, got words in Latin letters, or one or two characters over and over.
+
+    Forced to Chinese, base writes an English note as garbled English, as the prompt's English
+    names over and over, or as 鸡鸡鸡鸡鸡. A Mandarin note naming an English company ("Acme") has
+    fewer letters than this; one with more only costs a second decode that again says zh.
+    """
+    if recognized.no_speech or recognized.truncated:
+        return False
+    letters = [ch for ch in recognized.text if ch.isalpha()]
+    latin = sum(1 for ch in letters if ch.isascii())
+    if latin >= MIN_LATIN_LETTERS:
+        return True
+    return len(letters) >= 4 and len(set(letters)) * 3 <= len(letters)
 
 
 class TranscriptionPool:

@@ -1,6 +1,7 @@
 """The default engine in its worker process: names via the prompt, noise, bad audio, runaways."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,29 @@ async def test_a_broken_model_fails_at_start_up_not_at_the_first_message(tmp_pat
     with pytest.raises(ModelError, match="cannot load ASR model"):
         await transcriber.start()
     await transcriber.close()
+
+
+async def test_an_english_note_under_the_chinese_default_is_transcribed_as_english(
+    faster_whisper: LocalTranscriber, speak_english: Callable[[str], bytes]
+) -> None:
+    # Forced to zh with this prompt, base writes 鸡鸡鸡鸡鸡 for it (with the dev set's names, v15
+    # comes out as garbled English); either answer makes the worker decode again, detecting.
+    clip = speak_english(
+        "Met Acme Medical's procurement lead. She wants the revised quote by next Tuesday."
+    )
+    transcript = await faster_whisper.transcribe(
+        clip, fmt="wav", prompt_words=["Acme Medical", "Acme", "宏达建材"]
+    )
+    assert transcript.language == "en"
+    assert "acme medical" in transcript.text.casefold()
+    assert "tuesday" in transcript.text.casefold()
+
+
+async def test_a_mandarin_note_keeps_the_chinese_decoding(
+    faster_whisper: LocalTranscriber, voice_dev: dict[str, Any]
+) -> None:
+    transcript = await faster_whisper.transcribe(
+        voice_clip("v02.amr"), fmt="amr", prompt_words=all_names(voice_dev)
+    )
+    assert transcript.language == "zh"
+    assert "华东医疗" in transcript.text

@@ -72,14 +72,6 @@ async def whisper(asr_cache_dir: Path) -> AsyncIterator[Whisper]:
     await started.transcriber.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def whisper_auto(asr_cache_dir: Path) -> AsyncIterator[Whisper]:
-    """The same engine with SALESBOT_ASR_LANGUAGE=auto (language detected per clip)."""
-    started = await _started(asr_cache_dir, "auto")
-    yield started
-    await started.transcriber.close()
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
 async def warm_extractor() -> None:
     """As `salesbot serve` does before the first note: jionlp & co. load once (~1.5 s)."""

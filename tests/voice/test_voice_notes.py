@@ -145,7 +145,7 @@ async def test_a_mandarin_voice_note_becomes_a_followup_and_a_card(
 
 async def test_an_english_voice_note_is_logged_for_acme_medical(
     db_url: str,
-    whisper_auto: Whisper,
+    whisper: Whisper,
     fake_wecom: FakeWeCom,
     wecom: WeComCallbacks,
     clock: FrozenClock,
@@ -154,16 +154,14 @@ async def test_an_english_voice_note_is_logged_for_acme_medical(
     book: dict[str, int],
     speak_english: Callable[[str], bytes],
 ) -> None:
-    """An espeak-ng note, AMR-encoded as WeCom serves it, with SALESBOT_ASR_LANGUAGE=auto.
+    """An espeak-ng note, AMR-encoded as WeCom serves it, under the default language `zh`.
 
-    With the default `zh`, base keeps English as English but mishears it: this note came out
-    "…i will send a contract i next Tuesday" and the English dev clip v15 as "Metacme Medical
-    Procurement Lead, She Once Reminds Quote My Next Tuesday". `auto` (the product's setting for
-    teams that speak more than Mandarin) detects English and hears v15 right.
+    Forced to Chinese, base mishears English ("…i will send a contract i next Tuesday"); the
+    worker sees an answer in Latin letters only and decodes again with language detection.
     """
     amr = to_amr(speak_english(ENGLISH_NOTE))
     _ack_s, followup, job, message = await voice_note_round_trip(
-        db_url, whisper_auto, fake_wecom, wecom, clock, rules, sessions, amr=amr, msg_id=7002
+        db_url, whisper, fake_wecom, wecom, clock, rules, sessions, amr=amr, msg_id=7002
     )
     transcript = followup.transcript
     assert transcript is not None
