@@ -1,8 +1,10 @@
 """Audio decoding: every dev clip to 16 kHz mono; empty, corrupt, too long → AudioError."""
 
+import io
 import pickle
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 
@@ -73,3 +75,39 @@ def test_audio_errors_survive_the_trip_back_from_a_worker_process() -> None:
     error = AudioError("语音太长了", "too_long", "over 300 s")
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
     assert (copy.problem, copy.reason, copy.detail) == ("语音太长了", "too_long", "over 300 s")
+
+
+def encode(pcm: np.ndarray, container: str, codec: str, rate: int) -> bytes:
+    """A dev clip re-encoded the way other clients send voice (Ogg/Opus, M4A/AAC, MP3)."""
+    out = io.BytesIO()
+    with av.open(out, "w", format=container) as sink:
+        stream = sink.add_stream(codec, rate=rate, layout="mono")
+        samples = (pcm * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate)
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(resampled):
+                sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("container", "codec", "rate", "label"),
+    [
+        ("ogg", "libopus", 48_000, "ogg"),  # DingTalk and mobile clients' Opus voice
+        ("mp4", "aac", 16_000, "m4a"),
+        ("mp3", "libmp3lame", 16_000, "mp3"),
+    ],
+)
+def test_other_voice_formats_decode_to_the_same_length(
+    container: str, codec: str, rate: int, label: str
+) -> None:
+    original = decode_to_pcm16k(voice_clip("v02.amr"), max_s=300, fmt="amr")
+    data = encode(original, container, codec, rate)
+    for fmt in (label, None):  # named by the platform, or not named at all
+        pcm = decode_to_pcm16k(data, max_s=300, fmt=fmt)
+        assert len(pcm) / SAMPLE_RATE == pytest.approx(5.81, abs=0.15)
+        assert 0.01 < float(np.abs(pcm).max()) <= 1.0
