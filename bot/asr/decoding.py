@@ -18,9 +18,9 @@ VAD_MIN_SILENCE_MS = 500
 # 30 s note from 7.8 s to 2.1 s, same CER on the dev clips. Longer clips keep timestamps, which
 # let Whisper seek across windows without cutting words (60 s English: WER 0.135 vs 0.271).
 SINGLE_WINDOW_S = 30.0
-# Beam search costs ~1.6× greedy per token. Up to this much audio the beam still answers within
+# Beam search costs ~1.5× greedy per token. Up to this much audio the beam still answers within
 # ~2.4 s here (Mandarin, base int8, 2 cores); longer notes are decoded greedily so that a 30 s
-# note takes ~2.6 s instead of ~3.7 s. The dev clips (2-8 s) all keep the beam.
+# note takes ~2.4 s instead of ~3.6 s (docs/BENCHMARKS.md). The dev clips (2-8 s) keep the beam.
 GREEDY_OVER_S = 15.0
 
 
