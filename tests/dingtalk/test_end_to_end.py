@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -21,13 +20,12 @@ from bot.runtime import Runtime
 from config.rules import Rules
 from handlers.clock import FrozenClock
 from storage.models import Customer, Followup, Role, Team, User
-from storage.queue_models import InboxItem, ItemStatus, OutboxItem, VoiceJob
+from storage.queue_models import VoiceJob
 from tests.dingtalk.conftest import APP_SECRET, make_settings, now_ms
 from tests.fakes.dingtalk import FakeDingTalk, robot_message, signed_headers
 from tests.fakes.dingtalk_stream_gateway import FakeStreamGateway
+from tests.polling import DEADLINE_S, eventually, settled
 
-T = TypeVar("T")
-DEADLINE_S = 15.0
 QIMING = "杭州启明科技有限公司"
 
 
@@ -56,29 +54,6 @@ async def salesbot(
         yield Instance(runtime, client)
     finally:
         await client.close()  # the app's cleanup stops the workers, the Stream and the runtime
-
-
-async def eventually(probe: Callable[[], T | Awaitable[T]], *, deadline_s: float = DEADLINE_S) -> T:
-    """Poll `probe` (plain or async) until it returns something truthy, or fail at the deadline."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + deadline_s
-    while True:
-        answer = probe()
-        result = await answer if inspect.isawaitable(answer) else answer
-        if result:
-            return result  # type: ignore[return-value]
-        if loop.time() > until:
-            raise AssertionError(f"still {result!r} after {deadline_s} s")
-        await asyncio.sleep(0.02)
-
-
-async def settled(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    """Nothing left to do: every inbox row handled and every outbox row sent or dead."""
-    async with sessions() as db:
-        busy = [ItemStatus.NEW, ItemStatus.TAKEN]
-        busy_in = await db.scalar(select(func.count()).where(InboxItem.status.in_(busy)))
-        busy_out = await db.scalar(select(func.count()).where(OutboxItem.status.in_(busy)))
-    return busy_in == 0 and busy_out == 0
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from storage.queue_models import ItemStatus, OutboxItem, VoiceJob
 from storage.voice_jobs import LEASE, fail_job, finish_job, take_job
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
+from tests.polling import eventually, settled
 from tests.voice.jobs_support import (
     SERVER_CRASH,
     FakeTranscriptionApi,
@@ -32,7 +33,7 @@ from tests.voice.jobs_support import (
     voice_bot,
 )
 from tests.voice.support import REP, followups, voice_clip, voice_jobs
-from tests.wecom.support import eventually, post_callback, settled
+from tests.wecom.support import post_callback
 
 NOTE = "华东医疗张总说预算批了，明天下午三点电话确认采购数量。"  # v02, as a server would hear it
 CUSTOMER = "华东医疗器械有限公司"

@@ -17,9 +17,10 @@ from handlers.clock import FrozenClock
 from storage.queue_models import InboxItem, ItemStatus, VoiceJob
 from tests.fakes.wecom import FakeWeCom, Recorded
 from tests.fakes.wecom_client import WeComCallbacks
+from tests.polling import eventually
 from tests.voice.conftest import Whisper
 from tests.voice.support import REP, dev_item, voice_clip, voice_jobs
-from tests.wecom.support import Instance, eventually, post_callback, salesbot
+from tests.wecom.support import Instance, post_callback, salesbot
 
 pytestmark = pytest.mark.slow  # a worker process runs Whisper
 

@@ -20,9 +20,10 @@ from storage.models import Followup
 from storage.queue_models import ItemStatus, VoiceJob
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
+from tests.polling import eventually
 from tests.voice.conftest import Whisper
 from tests.voice.support import REP, dev_item, followups, to_amr, voice_clip, voice_jobs
-from tests.wecom.support import eventually, post_callback, salesbot
+from tests.wecom.support import post_callback, salesbot
 
 pytestmark = pytest.mark.slow  # a worker process runs Whisper
 

@@ -3,18 +3,15 @@ and the whole app in-process (`salesbot`), with `eventually` to wait for what it
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
@@ -30,12 +27,9 @@ from handlers.clock import FrozenClock
 from storage import outbox
 from storage.models import User
 from storage.outbox import Address
-from storage.queue_models import InboxItem, ItemStatus, OutboxItem
+from storage.queue_models import InboxItem, OutboxItem
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import SignedCallback
-
-T = TypeVar("T")
-DEADLINE_S = 15.0
 
 CORP_ID = "ww5a1e5b0t00000001"
 AGENT_ID = 1000002
@@ -177,29 +171,3 @@ async def salesbot(
         yield Instance(runtime, client)
     finally:
         await client.close()  # the app's cleanup stops the workers and closes the runtime
-
-
-async def eventually(probe: Callable[[], T | Awaitable[T]], *, deadline_s: float = DEADLINE_S) -> T:
-    """Poll `probe` (plain or async) until it returns something truthy, or fail at the deadline."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + deadline_s
-    while True:
-        answer = probe()
-        result = await answer if inspect.isawaitable(answer) else answer
-        if result:
-            return result  # type: ignore[return-value]
-        if loop.time() > until:
-            raise AssertionError(f"still {result!r} after {deadline_s} s")
-        await asyncio.sleep(0.02)
-
-
-async def settled(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    """Nothing left to do: every inbox row handled and every outbox row sent or dead."""
-    async with sessions() as db:
-        busy_in = await db.scalar(
-            select(func.count()).where(InboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
-        )
-        busy_out = await db.scalar(
-            select(func.count()).where(OutboxItem.status.in_([ItemStatus.NEW, ItemStatus.TAKEN]))
-        )
-    return busy_in == 0 and busy_out == 0

@@ -17,7 +17,8 @@ from storage.models import Customer, Followup, Role, Task, TaskStatus, Team, Use
 from storage.queue_models import InboxItem, ItemStatus
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
-from tests.wecom.support import PATH, eventually, post_callback, salesbot, settled
+from tests.polling import eventually, settled
+from tests.wecom.support import PATH, post_callback, salesbot
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QIMING = "杭州启明科技有限公司"
