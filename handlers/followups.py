@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import commitments
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
+from handlers.contacts import remember_contact
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.extraction import Extraction, format_log
+from handlers.leads.touch import touch_lead
 from handlers.lookup import Candidate, find_customer, pick, visible_candidates
 from handlers.stages import move_allowed, move_stage
 from storage import audit
@@ -90,7 +92,13 @@ async def record_note(
         asr=asr,
         source_message_id=f"{source}:{message_id}",
     )
+    if followup.contact:
+        contact = await remember_contact(
+            db, customer_id=customer.id, name=followup.contact, note=text, now=now
+        )
+        followup.contact_id = contact.id
     db.add(followup)
+    await touch_lead(db, customer_id=customer.id, now=now)
     customer.last_evidence_at = now
     if followup.next_action_due_at is not None and followup.next_action_due_at > now:
         customer.next_step_due_at = followup.next_action_due_at

@@ -42,6 +42,7 @@ class Team(Base):
     dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(200))
     dingtalk_webhook: Mapped[str | None] = mapped_column(String(500))
     dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
+    regions: Mapped[list[str] | None] = mapped_column(JSON)  # lead regions it covers (#17)
     created_at: Mapped[datetime]
 
 
@@ -108,8 +109,12 @@ class Followup(Base):
     extraction: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # fields, spans, engine
     asr: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # duration, engine, timings
     source_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("customer_contacts.id"))
 
-    __table_args__ = (Index("ix_followups_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_followups_customer_created", "customer_id", "created_at"),
+        Index("ix_followups_author_created", "author_id", "created_at"),
+    )
 
 
 class CommitmentStatus(StrEnum):
@@ -248,3 +253,88 @@ class HandledEvent(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime]
     replies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Lead(Base):
+    """Where a lead came from and who must call it: one row per lead customer (#17)."""
+
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(30))
+    region: Mapped[str | None] = mapped_column(String(50))
+    contact: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    budget: Mapped[str | None] = mapped_column(String(50))
+    urgency: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None]
+    touch_due_at: Mapped[datetime | None]  # the 24-hour clock, in business time
+    first_touched_at: Mapped[datetime | None]  # 已联系 or the first follow-up
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        Index("uq_leads_source_external", "source", "external_id", unique=True),
+        Index("ix_leads_assigned_open", "assigned_to_id", "first_touched_at"),
+        Index("ix_leads_assigned_at", "assigned_at"),
+    )
+
+
+class Contract(Base):
+    """签约 with an amount: one contract per customer; 签约 again updates it (#17)."""
+
+    __tablename__ = "contracts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    expires_on: Mapped[date] = mapped_column(Date)
+    signed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("customer_events.id"))
+
+
+class ReceivableStep(StrEnum):
+    ARCHIVED = "archived"  # 合同归档
+    INVOICED = "invoiced"  # 发票寄出
+    ACKNOWLEDGED = "acknowledged"  # 客户签收
+    PAID = "paid"  # 财务入账 (in full)
+
+
+class Receivable(Base):
+    """One expected payment of a contract's plan, walking 归档 → 开票 → 签收 → 入账 (#17)."""
+
+    __tablename__ = "receivables"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(30))  # 签约, 验收, 账期 60 天
+    share_pct: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    step: Mapped[str] = mapped_column(String(20), default=ReceivableStep.ARCHIVED)
+    step_at: Mapped[datetime]
+    paid_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    invoice_ref: Mapped[str | None] = mapped_column(String(200))
+    receipt_media_id: Mapped[str | None] = mapped_column(String(200))
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class CustomerContact(Base):
+    """A person at a customer named in notes (李主任, 设备科陈工), merged by name (#17)."""
+
+    __tablename__ = "customer_contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (Index("uq_customer_contacts_name", "customer_id", "name", unique=True),)
