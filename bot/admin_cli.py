@@ -93,3 +93,25 @@ async def extract_note_cli(settings: Settings, rules: Rules, text: str, clock: C
     finally:
         await engine.dispose()
     return [f"引擎：{extraction.engine}", *format_log(extraction, settings.tz)]
+
+
+async def import_leads_file(settings: Settings, rules: Rules, data: bytes, *, clock: Clock) -> Any:
+    """salesbot import leads: all rows or none; each lead assigned, its card queued in the same
+    transaction (a rolled-back file queues nothing)."""
+    from bot.runtime import Runtime
+    from handlers.imports import import_csv
+
+    engine, _ = await _sessions(settings)
+    await engine.dispose()
+    runtime = await Runtime.open(settings, rules, clock)
+    try:
+        now = clock.now()
+        async with runtime.sessions() as db, db.begin():
+            report = await import_csv(db, "leads", data, now=now, rules=rules, tz=settings.tz)
+            if not report.ok:
+                await db.rollback()
+                return report
+            await runtime.deliverer.enqueue(db, report.pushes, now=now, source="import:leads")
+        return report
+    finally:
+        await runtime.close()

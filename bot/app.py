@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from bot.leads_http import leads_routes
 from bot.metrics import REGISTRY
 from bot.runtime import Runtime
 from bot.supervise import supervise
@@ -39,6 +40,7 @@ def build_app(
     app.router.add_get("/metrics", metrics)
     for adapter in runtime.adapters.values():
         app.router.add_routes(adapter.routes())
+    app.router.add_routes(leads_routes(runtime))
     app.cleanup_ctx.append(_adapters_ctx)
     if workers:
         steps: dict[str, Step] = {

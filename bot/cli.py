@@ -164,18 +164,30 @@ def demo() -> None:
 
 @app.command("import")
 def import_(
-    kind: Annotated[str, typer.Argument(help="teams, users or customers")],
+    kind: Annotated[str, typer.Argument(help="teams, users, customers or leads")],
     file: Annotated[
         Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True, dir_okay=False)
     ],
 ) -> None:
-    """Bulk import; a file with any bad row imports nothing and names every bad line."""
+    """Bulk import; a file with any bad row imports nothing and names every bad line.
+
+    leads (name,source,region,contact,phone,budget,urgency,note) are assigned by the rules and
+    their cards queued for the reps."""
     from handlers.imports import import_csv
 
-    if kind not in ("teams", "users", "customers"):
-        raise _fail(f"import: expected teams, users or customers, got {kind!r}")
+    if kind not in ("teams", "users", "customers", "leads"):
+        raise _fail(f"import: expected teams, users, customers or leads, got {kind!r}")
     settings, rules = _config()
     data = file.read_bytes()
+    if kind == "leads":
+        from bot.admin_cli import import_leads_file
+
+        report = _run(import_leads_file(settings, rules, data, clock=SystemClock()))
+        for line in report.lines():
+            print(line)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
 
     async def work(sessions: Any) -> Any:
         async with sessions() as db, db.begin():

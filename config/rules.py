@@ -68,6 +68,27 @@ class Health(Strict):
     escalate_below: Annotated[int, Field(ge=0, le=100)] = 60
 
 
+class LeadRules(Strict):
+    """Lead intake (#17): source channels, the assignment cap, the first-touch clock."""
+
+    sources: tuple[str, ...] = ("展会", "公众号", "官网表单", "400来电", "老客转介", "其他")
+    open_cap: Annotated[int, Field(gt=0)] = 5  # open untouched leads a rep may hold
+    touch_hours_by_source: dict[str, Annotated[int, Field(gt=0)]] = {}
+    business_start: time = time(0, 0)  # the clock runs on workdays between these times
+    business_end: time | None = None  # None: until midnight
+
+    @model_validator(mode="after")
+    def _known_sources(self) -> LeadRules:
+        if not self.sources:
+            raise ValueError("leads.sources: expected at least one source channel")
+        unknown = sorted(set(self.touch_hours_by_source) - set(self.sources))
+        if unknown:
+            raise ValueError(f"leads.touch_hours_by_source: {unknown} are not among the sources")
+        if self.business_end is not None and self.business_end <= self.business_start:
+            raise ValueError("leads.business_end: expected a time after business_start")
+        return self
+
+
 class Rules(Strict):
     stages: tuple[Stage, ...]
     lost_stage: str = "丢单"
@@ -86,6 +107,7 @@ class Rules(Strict):
     task_missed_after_days: Annotated[int, Field(ge=0)] = 7  # past due this long: missed
     snooze_max_hours: Annotated[int, Field(gt=0)] = 72
     digest_window_days: Annotated[int, Field(gt=0)] = 30  # the digest's health figures span
+    leads: LeadRules = LeadRules()
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     audit_retention_days: int = Field(default=180, ge=180)
     instance_name: str = "salesbot"
+    # POST /leads: comma-separated source=token pairs; a token fixes the lead's source (#17)
+    lead_tokens: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -110,6 +112,18 @@ class Settings(BaseSettings):
             raise ValueError("SALESBOT_ASR_ENGINE=openai-api needs SALESBOT_ASR_BASE_URL")
         return self
 
+    @field_validator("lead_tokens")
+    @classmethod
+    def _lead_tokens_pairs(cls, value: str | None) -> str | None:
+        if value:
+            parse_lead_tokens(value)
+        return value
+
+    @property
+    def lead_token_sources(self) -> dict[str, str]:
+        """token → source, from SALESBOT_LEAD_TOKENS."""
+        return parse_lead_tokens(self.lead_tokens or "")
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -125,6 +139,22 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+
+def parse_lead_tokens(value: str) -> dict[str, str]:
+    """`官网表单=abc,400来电=def` → {"abc": "官网表单", "def": "400来电"}; bad pairs raise."""
+    tokens: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        source, sep, token = (part.strip() for part in pair.partition("="))
+        if not sep or not source or len(token) < 16:
+            raise ValueError(
+                "SALESBOT_LEAD_TOKENS: expected source=token pairs separated by commas, "
+                "each token at least 16 characters (e.g. 官网表单=3f9c1e…)"
+            )
+        if token in tokens:
+            raise ValueError("SALESBOT_LEAD_TOKENS: one token may fix only one source")
+        tokens[token] = source
+    return tokens
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -24,6 +24,7 @@ from handlers.commands import Command, match_word
 from handlers.context import Context
 from handlers.errors import NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
+from handlers.leads import chat as lead_chat
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
 
@@ -65,6 +66,16 @@ ROUTES: dict[str, Route] = {
     "新客户": Route(
         customers.create_lead, "新客户 <名称> [等级]　创建线索，如：新客户 杭州启明科技有限公司 A"
     ),
+    "新线索": Route(
+        lead_chat.new_lead,
+        "新线索 <名称> <来源> [地区 …] [联系人 …] [电话 …]　登记自己找到的线索",
+    ),
+    "已联系": Route(lead_chat.mark_contacted, "已联系 <线索>　记录线索首次联系，如：已联系 L12"),
+    "分配": Route(
+        lead_chat.assign_lead,
+        "分配 <线索> <姓名>　把线索分配给销售，如：分配 L12 王磊",
+        needs=Role.MANAGER,
+    ),
     "签约": Route(deals.record_signed, "签约 <客户> 到期 <日期> [账期 <天>]　记录签约"),
     "交付": Route(deals.record_delivered, "交付 <客户>　记录交付完成"),
     "回款": Route(deals.record_payment, "回款 <客户> <金额>　记录回款，如：回款 启明科技 12.5万"),
@@ -90,6 +101,9 @@ ALIASES: dict[str, str] = {
     "commitments": "我的承诺",
     "stage": "阶段",
     "lead": "新客户",
+    "newlead": "新线索",
+    "contacted": "已联系",
+    "assign": "分配",
     "signed": "签约",
     "delivered": "交付",
     "paid": "回款",

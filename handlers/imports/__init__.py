@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import get_args
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from handlers.imports.csvfile import (
     read_rows,
 )
 from handlers.imports.customers import import_customers
+from handlers.imports.leads import import_leads
 from handlers.imports.teams import import_teams, webhook_key
 from handlers.imports.users import import_users
 
@@ -29,6 +31,7 @@ _IMPORTERS: dict[str, Callable[[AsyncSession, Batch, Context], Awaitable[None]]]
     "teams": import_teams,
     "users": import_users,
     "customers": import_customers,
+    "leads": import_leads,
 }
 
 
@@ -40,6 +43,7 @@ async def import_csv(
     now: datetime,
     rules: Rules,
     actor_id: int | None = None,
+    tz: ZoneInfo | None = None,
 ) -> ImportReport:
     """Check every row first; write (and audit) only when the whole file is valid."""
     if kind not in get_args(ImportKind):
@@ -51,5 +55,8 @@ async def import_csv(
     check_cells(batch)
     check_duplicate_names(batch)
     importer = _IMPORTERS[kind]
-    await importer(db, batch, Context(now=now, rules=rules, actor_id=actor_id))
+    context = Context(now=now, rules=rules, actor_id=actor_id)
+    if tz is not None:
+        context = Context(now=now, rules=rules, actor_id=actor_id, tz=tz)
+    await importer(db, batch, context)
     return batch.report()

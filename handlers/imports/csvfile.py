@@ -8,22 +8,31 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
+from handlers.chat import Push
 from storage import audit
 
-ImportKind = Literal["teams", "users", "customers"]
+ImportKind = Literal["teams", "users", "customers", "leads"]
 
 # The first ones are required; the others may be left out of the header.
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "teams": (
         ("name",),
-        ("wecom_webhook", "dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"),
+        (
+            "wecom_webhook",
+            "dingtalk_conversation_id",
+            "dingtalk_webhook",
+            "dingtalk_secret",
+            "regions",
+        ),
     ),
     "users": (("name", "role"), ("team", "manager", "wecom_userid", "dingtalk_userid")),
     "customers": (("name", "owner"), ("aliases", "stage", "level")),
+    "leads": (("name", "source"), ("region", "contact", "phone", "budget", "urgency", "note")),
 }
 MAX_LENGTH = {
     "name": 100,
@@ -34,8 +43,16 @@ MAX_LENGTH = {
     "dingtalk_secret": 200,
     "wecom_userid": 64,
     "dingtalk_userid": 64,
+    "regions": 500,
+    "region": 50,
+    "contact": 100,
+    "phone": 40,
+    "budget": 50,
+    "urgency": 20,
+    "note": 2000,
 }
 CUSTOMER_NAME_MAX = 200
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 NOT_UTF8 = (
     "不是 UTF-8 编码，请在 Excel/WPS 里另存为「CSV UTF-8（逗号分隔）」"
     "(not UTF-8: save the file as CSV UTF-8)"
@@ -58,6 +75,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    pushes: list[Push] = field(default_factory=list)  # lead cards, managers asked to assign
 
     @property
     def ok(self) -> bool:
@@ -100,6 +118,7 @@ class Batch:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    pushes: list[Push] = field(default_factory=list)
 
     def fail(self, row: Row, reason: str) -> None:
         self.errors.append(RowError(row.line, reason))
@@ -108,7 +127,9 @@ class Batch:
         errors = sorted(self.errors, key=lambda e: e.line)
         if errors:
             return ImportReport(self.kind, errors=errors)
-        return ImportReport(self.kind, self.created, self.updated, self.unchanged)
+        return ImportReport(
+            self.kind, self.created, self.updated, self.unchanged, pushes=list(self.pushes)
+        )
 
 
 def read_rows(kind: ImportKind, data: bytes) -> tuple[list[Row], list[RowError]]:
@@ -190,7 +211,11 @@ def check_cells(batch: Batch) -> None:
             if not row.get(column):
                 batch.fail(row, f"「{column}」不能为空 ({column} is required)")
         for column, value in row.cells.items():
-            limit = CUSTOMER_NAME_MAX if (batch.kind, column) == ("customers", "name") else None
+            limit = (
+                CUSTOMER_NAME_MAX
+                if column == "name" and batch.kind in ("customers", "leads")
+                else None
+            )
             limit = limit or MAX_LENGTH.get(column, 100)
             if len(value) > limit:
                 batch.fail(row, f"「{column}」太长，最多 {limit} 个字符 ({column}: max {limit})")
@@ -214,6 +239,7 @@ class Context:
     now: datetime
     rules: Rules
     actor_id: int | None
+    tz: ZoneInfo = DEFAULT_TZ  # the company's (settings.timezone): lead clocks
 
 
 def assign(row: object, values: dict[str, Any]) -> None:

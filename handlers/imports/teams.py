@@ -25,9 +25,9 @@ def webhook_key(value: str) -> str | None:
 
 
 async def import_teams(db: AsyncSession, batch: Batch, ctx: Context) -> None:
-    wanted: list[tuple[Row, dict[str, str | None]]] = []
+    wanted: list[tuple[Row, dict[str, Any]]] = []
     for row in batch.rows:
-        values: dict[str, str | None] = {}
+        values: dict[str, Any] = {}
         if row.has("wecom_webhook"):
             key = webhook_key(row.get("wecom_webhook")) if row.get("wecom_webhook") else ""
             if key is None:
@@ -39,6 +39,13 @@ async def import_teams(db: AsyncSession, batch: Batch, ctx: Context) -> None:
             values["wecom_webhook_key"] = key or None
         if row.get("dingtalk_webhook") and not row.get("dingtalk_webhook").startswith("https://"):
             batch.fail(row, "dingtalk_webhook 应以 https:// 开头 (expected an https:// URL)")
+        if row.has("regions"):
+            regions = split_regions(row.get("regions"))
+            if any(len(r) > 50 for r in regions):
+                batch.fail(
+                    row, "regions 每个地区最多 50 个字符 (a region is at most 50 characters)"
+                )
+            values["regions"] = regions or None
         for column in ("dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"):
             if row.has(column):
                 values[column] = row.get(column) or None
@@ -67,4 +74,15 @@ def _team_view(team: Team) -> dict[str, Any]:
         "dingtalk_conversation_id": team.dingtalk_conversation_id,
         "dingtalk_webhook": team.dingtalk_webhook,
         "dingtalk_secret": team.dingtalk_secret,  # masked in the audit row
+        "regions": list(team.regions) if team.regions else None,
     }
+
+
+def split_regions(value: str) -> list[str]:
+    """`华东|上海` → ["华东", "上海"]: the regions whose leads the team takes."""
+    regions: list[str] = []
+    for region in value.replace("｜", "|").split("|"):
+        region = region.strip()
+        if region and region not in regions:
+            regions.append(region)
+    return regions

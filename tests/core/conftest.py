@@ -159,8 +159,14 @@ class SeededTeam:
             return int((await db.execute(stmt)).scalar_one())
 
     async def customer(self, name: str) -> Customer:
+        if name not in self.customers:
+            return await self.customer_by_name(name)
         async with self.sessions() as db:
             return await db.get_one(Customer, self.customers[name])
+
+    async def customer_by_name(self, name: str) -> Customer:
+        async with self.sessions() as db:
+            return (await db.execute(select(Customer).where(Customer.name == name))).scalar_one()
 
     async def audit_actions(self) -> list[str]:
         async with self.sessions() as db:
