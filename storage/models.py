@@ -322,6 +322,7 @@ class Receivable(Base):
     paid_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
     invoice_ref: Mapped[str | None] = mapped_column(String(200))
     receipt_media_id: Mapped[str | None] = mapped_column(String(200))
+    receipt_asked_at: Mapped[datetime | None]  # 签收 without a photo: the next image is it
     paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("paid_yuan", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("invoice_ref", sa.String(length=200), nullable=True),
         sa.Column("receipt_media_id", sa.String(length=200), nullable=True),
+        sa.Column("receipt_asked_at", _utc(), nullable=True),
         sa.Column("paid_at", _utc(), nullable=True),
         sa.Column("created_at", _utc(), nullable=False),
         sa.ForeignKeyConstraint(
