@@ -6,7 +6,7 @@ from datetime import time
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -45,6 +45,8 @@ class SopTemplate(Strict):
     accept_sla_hours: Annotated[int, Field(gt=0)] = 24
     done_sla_days: Annotated[int, Field(ge=0)] = 3
     checklist: tuple[str, ...] = ()
+    # payment_received only: every payment, the contract's first, or before its last falls due
+    payment: Literal["every", "first", "last"] = "every"
 
 
 class QuietHours(Strict):

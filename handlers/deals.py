@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, timedelta
+from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import sop
@@ -14,46 +17,97 @@ from handlers.errors import UserError
 from handlers.extraction import parse_due
 from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
+from handlers.money import contracts, steps
+from handlers.money.plan import parse_parts
 from handlers.stages import move_allowed, move_stage
 from storage import audit
-from storage.models import Customer, CustomerEvent, EventKind
+from storage.models import Customer, CustomerEvent, EventKind, Receivable
 
 SIGN_EXAMPLE = "签约 启明科技 到期 2027-03-31 账期 60"
+PLAN_EXAMPLE = "签约 启明科技 金额 36万 到期 2027-12-31 分期 30%/签约 40%/验收 30%"
+SIGN_KEYWORDS = ("金额", "到期", "分期", "账期")
 DELIVER_EXAMPLE = "交付 启明科技"
 PAY_EXAMPLE = "回款 启明科技 12.5万"
+CONFIRM_WORDS = ("确认", "重复")
 WON_STAGE = "成交"
 
 
 async def record_signed(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """签约 <客户> 到期 <日期> [账期 <天>]"""
-    text = cmd.rest
-    head, has_expiry, tail = text.partition("到期")
-    if not has_expiry:
+    """签约 <客户> [金额 <金额>] 到期 <日期> [分期 30%/签约 40%/验收 30%] [账期 <天>]"""
+    head, parts = split_keywords(cmd.rest, SIGN_KEYWORDS)
+    if "到期" not in parts:
         raise UserError("签约需要写合同到期日", example=SIGN_EXAMPLE)
-    expiry_text, _, term_text = tail.partition("账期")
-    customer = await find_customer(db, head.strip(), user=cmd.user, example=SIGN_EXAMPLE)
-    expires_on = _parse_date(expiry_text.strip(), ctx)
-    term_days = _parse_days(term_text) if term_text.strip() else None
+    customer = await find_customer(db, head, user=cmd.user, example=SIGN_EXAMPLE)
+    expires_on = _parse_date(parts["到期"], ctx)
+    term_days = _parse_days(parts["账期"]) if parts.get("账期") else None
     if expires_on <= ctx.clock.now().astimezone(ctx.tz).date():
         raise UserError("合同到期日应在今天之后", example=SIGN_EXAMPLE)
-    event = await _record(
-        db,
-        ctx,
-        cmd,
-        customer,
-        EventKind.CONTRACT_SIGNED,
-        contract_expires_on=expires_on,
-        payment_term_days=term_days,
-    )
-    lines = [
-        f"已记录签约：{customer.name}，合同到期 {expires_on:%Y-%m-%d}"
-        + (f"，账期 {term_days} 天" if term_days else "")
-    ]
+    amount = _parse_contract_amount(parts["金额"]) if "金额" in parts else None
+    plan = parse_parts(parts["分期"]) if parts.get("分期") else None
+    if plan is not None and amount is None:
+        raise UserError("写分期时也要写合同金额", example=PLAN_EXAMPLE)
+    earlier = await contracts.signed_event(db, customer.id)
+    if earlier is not None:
+        lines = [
+            f"已更新签约：{customer.name}，合同到期 {expires_on:%Y-%m-%d}"
+            + (f"，账期 {term_days} 天" if term_days else "")
+        ]
+        lines += await contracts.resign(
+            db, ctx, earlier, expires_on=expires_on, term_days=term_days, by=cmd.user
+        )
+        event = earlier
+    else:
+        event = await _record(
+            db,
+            ctx,
+            cmd,
+            customer,
+            EventKind.CONTRACT_SIGNED,
+            contract_expires_on=expires_on,
+            payment_term_days=term_days,
+        )
+        lines = [
+            f"已记录签约：{customer.name}，合同到期 {expires_on:%Y-%m-%d}"
+            + (f"，账期 {term_days} 天" if term_days else "")
+        ]
+    if amount is not None:
+        lines += await contracts.save_plan(
+            db,
+            ctx,
+            customer,
+            event,
+            amount_yuan=amount,
+            parts=plan,
+            expires_on=expires_on,
+            term_days=term_days,
+            by=cmd.user,
+        )
     if customer.stage != WON_STAGE and move_allowed(ctx.rules, customer, WON_STAGE):
         move_stage(db, customer, WON_STAGE, by=cmd.user, now=ctx.clock.now())
         lines.append(f"阶段已更新：{WON_STAGE}")
-    lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    if earlier is None:
+        lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
     return [Reply("\n".join(lines))]
+
+
+def split_keywords(text: str, keywords: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """`启明 金额 36万 到期 2027-12-31` → ("启明", {"金额": "36万", "到期": "2027-12-31"})."""
+    pieces = re.split("(" + "|".join(keywords) + ")", text)
+    head, values = pieces[0].strip(), {}
+    for word, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        if word in values:
+            raise UserError(f"「{word}」写了两次", example=SIGN_EXAMPLE)
+        values[word] = value.strip()
+    return head, values
+
+
+def _parse_contract_amount(text: str) -> Decimal:
+    amount = parse_amount(text.strip())
+    if amount is None or amount <= 0:
+        raise UserError(
+            f"合同金额应是大于 0 的金额，而不是「{text.strip()}」", example=PLAN_EXAMPLE
+        )
+    return amount
 
 
 async def record_delivered(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -63,23 +117,71 @@ async def record_delivered(cmd: Command, db: AsyncSession, ctx: Context) -> list
     customer = await find_customer(db, cmd.rest, user=cmd.user, example=DELIVER_EXAMPLE)
     event = await _record(db, ctx, cmd, customer, EventKind.DELIVERY_DONE)
     lines = [f"已记录交付：{customer.name}"]
+    signed = await contracts.signed_event(db, customer.id)
+    lines += await contracts.date_delivery_parts(
+        db,
+        customer.id,
+        delivered_on=ctx.clock.now().astimezone(ctx.tz).date(),
+        term_days=signed.payment_term_days if signed else None,
+    )
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
     return [Reply("\n".join(lines))]
 
 
 async def record_payment(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """回款 <客户> <金额>"""
+    """回款 <客户> <金额> [确认]: against the contract's plan when there is one."""
     args = split_args(cmd.rest)
+    confirmed = bool(args) and args[-1] in CONFIRM_WORDS
+    if confirmed:
+        args = args[:-1]
     if len(args) < 2:
         raise UserError("回款需要客户和金额", example=PAY_EXAMPLE)
     amount = parse_amount(args[-1])
+    if args[-1].lstrip().startswith(("-", "－", "负")) or amount == 0:
+        raise UserError(f"回款金额应大于 0，而不是「{args[-1]}」", example=PAY_EXAMPLE)
     if amount is None or amount <= 0:
         raise UserError(f"没看懂金额「{args[-1]}」", example=PAY_EXAMPLE)
     customer = await find_customer(db, " ".join(args[:-1]), user=cmd.user, example=PAY_EXAMPLE)
+    if not confirmed and await _same_payment_lately(db, ctx, customer.id, amount):
+        return [
+            Reply(
+                f"24 小时内已记录过「{customer.name}」{amount:,.2f} 元的回款，这次没有记录。"
+                f"如果确实又收到一笔同样金额，请发：回款 {customer.name} {args[-1]} 确认"
+            )
+        ]
+    first = not await _paid_before(db, customer.id)
     event = await _record(db, ctx, cmd, customer, EventKind.PAYMENT_RECEIVED, amount_yuan=amount)
     lines = [f"已记录回款：{customer.name} {amount:,.2f} 元"]
-    lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    plan_lines, allocations, still_open = await steps.record_paid(db, ctx, cmd, customer, amount)
+    lines += plan_lines
+    payment = None
+    if allocations:
+        payment = sop.PaymentStage(
+            first=first,
+            contract_id=allocations[0].receivable.contract_id,
+            last_due_on=still_open[0].due_on if len(still_open) == 1 else None,
+        )
+    lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event, payment=payment)
     return [Reply("\n".join(lines))]
+
+
+async def _same_payment_lately(
+    db: AsyncSession, ctx: Context, customer_id: int, amount: Decimal
+) -> bool:
+    stmt = select(CustomerEvent.id).where(
+        CustomerEvent.customer_id == customer_id,
+        CustomerEvent.kind == EventKind.PAYMENT_RECEIVED,
+        CustomerEvent.amount_yuan == amount,
+        CustomerEvent.occurred_at >= ctx.clock.now() - timedelta(hours=24),
+    )
+    return (await db.execute(stmt.limit(1))).first() is not None
+
+
+async def _paid_before(db: AsyncSession, customer_id: int) -> bool:
+    stmt = select(Receivable.id).where(
+        Receivable.customer_id == customer_id, Receivable.paid_yuan > 0
+    )
+    return (await db.execute(stmt.limit(1))).first() is not None
 
 
 async def _record(

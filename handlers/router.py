@@ -25,6 +25,8 @@ from handlers.context import Context
 from handlers.errors import NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
 from handlers.leads import chat as lead_chat
+from handlers.money import aging
+from handlers.money import steps as money_steps
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
 
@@ -76,9 +78,22 @@ ROUTES: dict[str, Route] = {
         "分配 <线索> <姓名>　把线索分配给销售，如：分配 L12 王磊",
         needs=Role.MANAGER,
     ),
-    "签约": Route(deals.record_signed, "签约 <客户> 到期 <日期> [账期 <天>]　记录签约"),
+    "签约": Route(
+        deals.record_signed,
+        "签约 <客户> [金额 <金额>] 到期 <日期> [分期 30%/签约 40%/验收 30%] [账期 <天>]"
+        "　记录签约和回款计划",
+    ),
+    "开票": Route(
+        money_steps.record_invoice,
+        "开票 <客户> 快递 <单号>　记录发票寄出，如：开票 启明 快递 SF123",
+    ),
+    "签收": Route(money_steps.record_receipt, "签收 <客户>　记录客户签收发票（再发签收单照片）"),
+    "应收": Route(aging.list_receivables, "应收　我的（主管：团队的）应收款和账龄"),
     "交付": Route(deals.record_delivered, "交付 <客户>　记录交付完成"),
-    "回款": Route(deals.record_payment, "回款 <客户> <金额>　记录回款，如：回款 启明科技 12.5万"),
+    "回款": Route(
+        deals.record_payment,
+        "回款 <客户> <金额> [确认]　记录回款，如：回款 启明科技 12.5万",
+    ),
     "任务": Route(tasks.list_tasks, "任务　查看我的任务卡"),
     "接受": Route(tasks.accept_task, "接受 <编号>　接受任务卡"),
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
@@ -107,6 +122,9 @@ ALIASES: dict[str, str] = {
     "signed": "签约",
     "delivered": "交付",
     "paid": "回款",
+    "invoice": "开票",
+    "receipt": "签收",
+    "receivables": "应收",
     "tasks": "任务",
     "accept": "接受",
     "done": "完成",
@@ -164,7 +182,7 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
     if event.kind == EventKind.ENTER:
         return []
     if event.kind == EventKind.IMAGE:
-        return await _run(tasks.attach_image, Command(event, user, "", ""), db, ctx)
+        return await _run(image_evidence, Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
@@ -175,6 +193,12 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
     if ROLE_RANK[Role(user.role)] < ROLE_RANK[route.needs]:
         raise NotAllowed(f"「{word}」只有{_role_label(route.needs)}可以使用")
     return await _run(route.handler, Command(event, user, word, rest), db, ctx)
+
+
+async def image_evidence(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """An image: a 签收 waiting for its receipt photo first, else a task card's evidence."""
+    receipt = await money_steps.attach_receipt(db, cmd, ctx)
+    return receipt if receipt is not None else await tasks.attach_image(cmd, db, ctx)
 
 
 async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

@@ -60,13 +60,36 @@ def trigger_day(trigger: Trigger, event: CustomerEvent, tz: ZoneInfo) -> date | 
     return occurred
 
 
-def plan_tasks(rules: Rules, tz: ZoneInfo, event: CustomerEvent) -> list[PlannedTask]:
+@dataclass(frozen=True, slots=True)
+class PaymentStage:
+    """Where a payment stands in its contract's plan (for `payment: first|last` templates)."""
+
+    first: bool  # the contract's first money in
+    contract_id: int
+    last_due_on: date | None  # only the last expected payment is left: its due day
+
+
+def plan_tasks(
+    rules: Rules, tz: ZoneInfo, event: CustomerEvent, *, payment: PaymentStage | None = None
+) -> list[PlannedTask]:
     """The tasks an event starts: push on (trigger day + offset) at sop_push_at, never before it."""
     planned = []
     for template in rules.sop_templates:
         if template.trigger not in TRIGGERS.get(EventKind(event.kind), ()):
             continue
         day = trigger_day(template.trigger, event, tz)
+        dedupe_key = f"sop:{template.key}:event:{event.id}"
+        if template.payment != "every":
+            if payment is None or (template.payment == "first" and not payment.first):
+                continue
+            if template.payment == "last":
+                if payment.last_due_on is None:
+                    continue
+                # before the last payment falls due: once per contract
+                day, dedupe_key = (
+                    payment.last_due_on,
+                    f"sop:{template.key}:contract:{payment.contract_id}",
+                )
         if day is None:
             continue
         at = datetime.combine(day + timedelta(days=template.offset_days), rules.sop_push_at, tz)
@@ -77,19 +100,25 @@ def plan_tasks(rules: Rules, tz: ZoneInfo, event: CustomerEvent) -> list[Planned
                 push_at=push_at,
                 accept_by=push_at + timedelta(hours=template.accept_sla_hours),
                 due_at=push_at + timedelta(days=template.done_sla_days),
-                dedupe_key=f"sop:{template.key}:event:{event.id}",
+                dedupe_key=dedupe_key,
             )
         )
     return planned
 
 
 async def _insert(
-    db: AsyncSession, ctx: Context, customer: Customer, event: CustomerEvent, *, now: datetime
+    db: AsyncSession,
+    ctx: Context,
+    customer: Customer,
+    event: CustomerEvent,
+    *,
+    now: datetime,
+    payment: PaymentStage | None = None,
 ) -> list[tuple[int, PlannedTask]]:
     """Insert the event's tasks; ones that exist (same template, same event) are left alone."""
     planned = [
         p
-        for p in plan_tasks(ctx.rules, ctx.tz, event)
+        for p in plan_tasks(ctx.rules, ctx.tz, event, payment=payment)
         if p.due_at + timedelta(days=ctx.rules.task_missed_after_days) > now
     ]
     if not planned:
@@ -123,10 +152,15 @@ async def _insert(
 
 
 async def create_tasks_for(
-    db: AsyncSession, ctx: Context, *, customer: Customer, event: CustomerEvent
+    db: AsyncSession,
+    ctx: Context,
+    *,
+    customer: Customer,
+    event: CustomerEvent,
+    payment: PaymentStage | None = None,
 ) -> list[str]:
     """Create the SOP tasks an event starts; returns lines for the reply."""
-    created = await _insert(db, ctx, customer, event, now=ctx.clock.now())
+    created = await _insert(db, ctx, customer, event, now=ctx.clock.now(), payment=payment)
     return [
         f"已生成任务卡 #{id_}：{p.template.title}（{format_local(p.push_at, ctx.tz)} 推送）"
         for id_, p in created

@@ -17,6 +17,8 @@ class Rule(StrEnum):
     TASK_ACCEPT = "task_accept"
     TASK_DONE = "task_done"
     HEALTH_LOW = "health_low"
+    RECEIVABLE_SILENT = "receivable_silent"  # a receivable step untouched for 48 h (#17)
+    RECEIVABLE_OVERDUE = "receivable_overdue"  # an expected payment past its date (#17)
     DIGEST = "digest"
 
 
@@ -39,6 +41,7 @@ class Subject(StrEnum):
     COMMITMENT = "commitment"
     TASK = "task"
     TEAM = "team"
+    RECEIVABLE = "receivable"
 
 
 @dataclass(frozen=True, slots=True)

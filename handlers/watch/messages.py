@@ -23,6 +23,8 @@ RULE_LABEL: dict[str, str] = {
     Rule.TASK_DONE: "任务卡未完成",
     Rule.HEALTH_LOW: "客户健康分过低",
     Rule.DIGEST: "每日简报",
+    Rule.RECEIVABLE_SILENT: "回款流程静默",
+    Rule.RECEIVABLE_OVERDUE: "回款逾期",
 }
 LEVEL_LABEL: dict[str, str] = {
     Level.NOTICE: "提醒",

@@ -12,7 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import health
 from handlers.chat import RecipientKind
 from handlers.context import Context
-from handlers.watch import alerts, commitments, leads, messages, silence, stalls, task_sla
+from handlers.watch import (
+    alerts,
+    commitments,
+    leads,
+    messages,
+    receivables,
+    silence,
+    stalls,
+    task_sla,
+)
 from handlers.watch.findings import Finding, JobResult, Raised
 from handlers.watch.ladder import WorkdayCounter
 from handlers.watch.raising import raise_findings, result_of
@@ -31,6 +40,7 @@ RESOLVERS = (
     silence.resolve_active_steps,
     task_sla.resolve_settled_tasks,
     health.resolve_recovered,
+    receivables.resolve_receivables,
 )
 
 
@@ -52,6 +62,8 @@ async def run_watch(
         findings += await silence.find_silent_steps(db, ctx, now=now)
         findings += await task_sla.find_task_sla(db, ctx, now=now)
         findings += await health.find_low_health(db, ctx, now=now)
+        findings += await receivables.find_silent_receivables(db, ctx, now=now)
+        findings += await receivables.find_overdue_receivables(db, ctx, now=now)
         raised, notices = await raise_findings(db, ctx, findings, directory=directory, now=now)
         log.info(
             "watch_scanned",
