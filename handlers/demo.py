@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
 from handlers.codes import next_code
+from handlers.demo_funnel import seed_funnel
 from handlers.workdays import add_workdays
 from storage import audit
 from storage.models import (
@@ -128,6 +129,7 @@ class DemoSummary:
             return ["演示数据已经在库里，没有改动 (demo data already present, nothing changed)"]
         labels = {"team": "团队", "user": "用户", "customer": "客户", "stage_change": "阶段记录"}
         labels |= {"followup": "跟进", "commitment": "承诺", "event": "客户事件"}
+        labels |= {"lead": "线索", "contract": "合同", "contact": "联系人"}
         parts = [f"{labels.get(k, k)} {n}" for k, n in self.created.items() if n]
         return [
             "演示数据已写入 (demo data seeded)：" + "，".join(parts),
@@ -151,6 +153,8 @@ async def seed_demo(
     new_customers = await _seed_customers(db, summary, users, now=now, rules=rules, tz=tz)
     await _seed_followups(db, summary, new_customers, now)
     await _seed_commitments(db, summary, new_customers, now, tz)
+    for kind, added in (await seed_funnel(db, new_customers, now=now, tz=tz)).items():
+        summary.created[kind] = summary.created.get(kind, 0) + added
     return summary
 
 

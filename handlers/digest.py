@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.chat import Image, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.digest_chart import Rate, RepLoad, render_chart
+from handlers.phi import phi_digest_lines
 from handlers.timefmt import format_local
 from handlers.watch import alerts
 from handlers.watch.findings import JobResult, Level, Raised, Rule, Subject
@@ -123,6 +124,9 @@ async def build_team_digest(
     for rate in rates:
         shown = f"{rate.percent:.0f}%（{rate.done}/{rate.total}）" if rate.total else "暂无数据"
         lines.append(f"· {rate.label}：{shown}")
+    lines += await phi_digest_lines(
+        db, team_id=team.id, now=now, days=ctx.rules.digest_window_days, tz=ctx.tz
+    )
     loads = await rep_loads(db, members, now=now)
     title = f"{team.name} · {day.month}月{day.day}日 简报"
     chart = await asyncio.to_thread(render_chart, title, rates, loads)

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -319,3 +319,22 @@ def phi_lines(phi: RepPhi | TeamPhi) -> str:
         f" · 回款达成 {format_rate(phi.collection_rate)}"
     )
     return line + (" · ⚠等客户" if phi.waiting_flag else "")
+
+
+async def phi_digest_lines(
+    db: AsyncSession, *, team_id: int, now: datetime, days: int, tz: tzinfo
+) -> list[str]:
+    """The digest's and 团队's PHI block: the team's figures, then each rep's (flag first)."""
+    start = now - timedelta(days=days)
+    window = {"start": start, "end": now, "team_ids": [team_id], "tz": tz}
+    teams = await team_phi(db, **window)  # type: ignore[arg-type]
+    if not teams or not teams[0].reps:
+        return []
+    reps = await rep_phi(db, **window)  # type: ignore[arg-type]
+    lines = [
+        f"🧭 过程健康指数 PHI（近 {days} 天，定义见 docs/PHI.md）",
+        f"· 团队：{phi_lines(teams[0])}",
+    ]
+    for rep in sorted(reps, key=lambda r: (not r.waiting_flag, r.user_id)):
+        lines.append(f"· {rep.name}：{phi_lines(rep)}")
+    return lines
