@@ -7,18 +7,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.clock import FrozenClock
 from handlers.context import Context as HandlerContext
 from handlers.imports.csvfile import Batch, Context
-from handlers.leads.intake import LeadFieldError, LeadInput, check_lead, create_lead, find_duplicate
+from handlers.leads.intake import (
+    LeadFieldError,
+    LeadInput,
+    check_lead,
+    create_lead,
+    duplicate_index,
+    find_duplicate,
+)
 
 
 async def import_leads(db: AsyncSession, batch: Batch, ctx: Context) -> None:
     checked: list[LeadInput] = []
+    index = await duplicate_index(db)
     for row in batch.rows:
         try:
             data = check_lead(dict(row.cells), ctx.rules)
         except LeadFieldError as err:
             batch.fail(row, f"{err.problem} (bad {err.field})")
             continue
-        duplicate = await find_duplicate(db, data.name)
+        duplicate = await find_duplicate(db, data.name, index)
         if duplicate is not None:
             batch.fail(
                 row,
@@ -31,6 +39,6 @@ async def import_leads(db: AsyncSession, batch: Batch, ctx: Context) -> None:
         return
     handler_ctx = HandlerContext(clock=FrozenClock(ctx.now), rules=ctx.rules, tz=ctx.tz)
     for data in checked:
-        result = await create_lead(db, handler_ctx, data, now=ctx.now)
+        result = await create_lead(db, handler_ctx, data, now=ctx.now, checked=True)
         batch.created += 1
         batch.pushes += result.pushes

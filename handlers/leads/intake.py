@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
@@ -45,9 +45,9 @@ class LeadFieldError(Exception):
 
 
 class DuplicateLead(Exception):
-    """The lead's company is already a customer (its name kept: the session may be gone)."""
+    """The lead's company is already a customer."""
 
-    def __init__(self, customer: Customer) -> None:
+    def __init__(self, customer: KnownCustomer) -> None:
         super().__init__(customer.name)
         self.name, self.customer_id = customer.name, customer.id
 
@@ -111,26 +111,40 @@ def name_key(name: str) -> str:
     return _LEGAL_FORMS.sub("", re.sub(r"[\s()（）]", "", name.casefold()))
 
 
-async def find_duplicate(db: AsyncSession, name: str) -> Customer | None:
+@dataclass(frozen=True, slots=True)
+class KnownCustomer:
+    id: int
+    name: str
+
+
+async def duplicate_index(db: AsyncSession) -> dict[str, KnownCustomer]:
+    """Every customer by name key (names and aliases): built once per import, not per row."""
+    index: dict[str, KnownCustomer] = {}
+    rows = await db.execute(select(Customer.id, Customer.name, Customer.aliases))
+    for customer_id, name, aliases in rows.all():
+        known = KnownCustomer(customer_id, name)
+        for key in (name_key(name), *(name_key(a) for a in aliases or ())):
+            if key:
+                index.setdefault(key, known)
+    return index
+
+
+async def find_duplicate(
+    db: AsyncSession, name: str, index: dict[str, KnownCustomer] | None = None
+) -> KnownCustomer | None:
     """The customer a new lead's name already belongs to (name, alias, or name without 有限公司).
 
     A seam for #15's duplicate-customer check: once it lands, this calls it instead.
     """
     exact = await db.execute(
-        select(Customer).where(
-            or_(Customer.name == name, func.lower(Customer.name) == name.lower())
-        )
+        select(Customer.id, Customer.name).where(func.lower(Customer.name) == name.lower())
     )
-    found = exact.scalars().first()
+    found = exact.first()
     if found is not None:
-        return found
-    key = name_key(name)
-    for customer in (await db.execute(select(Customer))).scalars():
-        if key and (
-            name_key(customer.name) == key or any(name_key(a) == key for a in customer.aliases)
-        ):
-            return customer
-    return None
+        return KnownCustomer(found[0], found[1])
+    if index is None:
+        index = await duplicate_index(db)
+    return index.get(name_key(name))
 
 
 async def existing_by_external_id(
@@ -150,12 +164,14 @@ async def create_lead(
     now: datetime,
     creator: User | None = None,
     owner: User | None = None,
+    checked: bool = False,
 ) -> LeadResult:
     """Store the lead as a customer in the first stage and give it to a rep (or ask a manager).
 
-    `owner` given (a rep's own find): it is theirs and no rule runs.
+    `owner` given (a rep's own find): it is theirs and no rule runs. `checked`: the caller
+    already ran the duplicate check (an import checks every row first).
     """
-    duplicate = await find_duplicate(db, data.name)
+    duplicate = None if checked else await find_duplicate(db, data.name)
     if duplicate is not None:
         raise DuplicateLead(duplicate)
     await serialize_assignments(db)
