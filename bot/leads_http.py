@@ -85,7 +85,7 @@ async def _store(runtime: Runtime, data: Any) -> web.Response:
             if again is not None:
                 return await _answer(db, again.id, again.assigned_to_id)
             result = await create_lead(db, runtime.ctx, data, now=now)
-            await runtime.deliverer.enqueue(db, result.pushes, now=now, source="leads")
+            await runtime.outbox_writer.enqueue(db, result.pushes, now=now, source="leads")
             rep = result.assigned_to
             answer = {"id": result.lead.id, "assigned_to": rep.name if rep else None}
     except DuplicateLead as dup:

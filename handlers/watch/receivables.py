@@ -8,11 +8,11 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
 from handlers.context import Context
 from handlers.money.steps import NEXT_STEP, STEP_NAMES
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
 from storage.models import Alert, Customer, Receivable, ReceivableStep
 
 
