@@ -14,6 +14,7 @@ from handlers.errors import UserError
 from handlers.extraction import Extraction, format_log
 from handlers.lookup import Candidate, find_customer, pick, visible_candidates
 from handlers.stages import move_allowed, move_stage
+from handlers.summaries import one_line_summary
 from storage import audit
 from storage.models import Customer, Followup, User
 
@@ -81,7 +82,7 @@ async def record_note(
         source=source,
         raw_text=text,
         transcript=transcript,
-        summary=extraction.summary,
+        summary=one_line_summary(extraction, ctx.tz),
         contact=extraction.contact.value if extraction.contact else None,
         next_action=extraction.next_action.value if extraction.next_action else None,
         next_action_due_at=extraction.due.value.at if extraction.due else None,

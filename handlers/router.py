@@ -15,6 +15,7 @@ from handlers import (
     customers,
     deals,
     followups,
+    freetext,
     offboarding_chat,
     tasks,
     voice,
@@ -155,7 +156,10 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         return [Reply(UNSUPPORTED)]
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
-        return [Reply(_not_understood(event.text))]
+        if event.is_group:
+            return [Reply(freetext.not_understood(event.text))]
+        # Any private note is a follow-up: no command word needed.
+        return await _run(freetext.handle, Command(event, user, "", event.text.strip()), db, ctx)
     word, rest = matched
     route = ROUTES[word]
     if ROLE_RANK[Role(user.role)] < ROLE_RANK[route.needs]:
@@ -183,14 +187,6 @@ async def find_sender(db: AsyncSession, event: Event) -> User | None:
         Platform.SHELL: User.name,
     }[event.platform]
     return (await db.execute(select(User).where(column == event.sender))).scalar_one_or_none()
-
-
-def _not_understood(text: str) -> str:
-    shown = text.strip()[:30] or "（空消息）"
-    return (
-        f"没看懂「{shown}」。记录跟进请这样写：跟进 启明科技 电话确认了试用安排，下周三前给反馈。"
-        "发「帮助」查看全部命令"
-    )
 
 
 def _role_label(role: Role) -> str:
