@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from handlers.codes import next_code
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
-from handlers.extraction import Due, parse_due
+from handlers.extraction import CustomerRef, Due, parse_due
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to
 from handlers.timefmt import format_local
@@ -28,11 +29,11 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
     if not cmd.rest:
         return await list_commitments(cmd, db, ctx)
     body, evidence = _split_evidence(cmd.rest)
-    args = split_args(body)
-    if len(args) < 3:
+    args = split_args(body, 1)
+    if len(args) < 2:
         raise UserError("承诺需要客户、事项和时间", example=EXAMPLE)
     customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
-    what, due = _split_due(args[1:], ctx)
+    what, due = await _what_and_when(args[1], customer, ctx)
     now = ctx.clock.now()
     if due.at <= now:
         raise UserError("承诺时间已经过去了", example=EXAMPLE)
@@ -49,7 +50,8 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
     return [
         Reply(
             f"已登记承诺 {commitment.code}：{customer.name} — {what}，"
-            f"截止 {format_local(due.at, ctx.tz)}。兑现后发「兑现 {commitment.code}」"
+            f"截止 {format_local(due.at, ctx.tz)}{_assumed(due, ctx)}。"
+            f"兑现后发「兑现 {commitment.code}」"
         )
     ]
 
@@ -62,16 +64,37 @@ def _split_evidence(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _split_due(words: list[str], ctx: Context) -> tuple[str, Due]:
-    """The time is at the end: try the last word, then the last two (下周三 17:00)."""
-    now = ctx.clock.now()
-    for take in (1, 2, 3):
-        if len(words) <= take:
-            break
-        due = parse_due(" ".join(words[-take:]), now=now, tz=ctx.tz)
-        if due is not None:
-            return " ".join(words[:-take]), due
-    raise UserError("没看懂承诺的时间", example=EXAMPLE)
+async def _what_and_when(text: str, customer: Customer, ctx: Context) -> tuple[str, Due]:
+    """The item and the time in any order (下周三前发报价 / 报价 12月10日上午), by the extractor."""
+    ref = CustomerRef(customer.id, customer.name, tuple(customer.aliases or ()))
+    extraction = await ctx.extractor.extract(text, now=ctx.clock.now(), tz=ctx.tz, customers=[ref])
+    due = (
+        extraction.due.value if extraction.due else parse_due(text, now=ctx.clock.now(), tz=ctx.tz)
+    )
+    if due is None:
+        raise UserError("没看懂承诺的时间", example=EXAMPLE)
+    what = extraction.commitment.value if extraction.commitment else None
+    what = what or (extraction.next_action.value if extraction.next_action else None)
+    if not what or len(what) < 2:
+        what = _without_time(text, due.text)
+    if len(what) < 2:
+        raise UserError("请写上承诺的事项", example=EXAMPLE)
+    return what, due
+
+
+def _without_time(text: str, said: str) -> str:
+    rest = text.replace(said, " ", 1) if said else text
+    rest = re.sub(r"^\s*(?:之前|以前|前|以内|内)", "", rest)
+    return re.sub(r"\s+", " ", rest).strip(" ，,。.；;:：、")
+
+
+def _assumed(due: Due, ctx: Context) -> str:
+    """A day (or part of one) said without a clock time: say which time it was taken as."""
+    if due.has_time:
+        return ""
+    clock = f"{due.at.astimezone(ctx.tz):%H:%M}"
+    said = f"「{due.part}」" if due.part else "只写了日期"
+    return f"（{said}未写具体时间，按 {clock} 计；要改时间请重新登记并写上几点）"
 
 
 async def create(
