@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import undo
+from handlers.alert_ending import end_alerts
 from handlers.chat import Outgoing, Reply
 from handlers.codes import next_code
 from handlers.commands import Command, split_args
@@ -18,7 +20,7 @@ from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to
 from handlers.timefmt import format_local
 from storage import audit
-from storage.models import Commitment, CommitmentStatus, Customer, User
+from storage.models import Commitment, CommitmentStatus, Customer, UndoableChange, User
 
 EXAMPLE = "承诺 启明科技 发正式报价 下周三17:00 依据 3月5日会议纪要"
 EVIDENCE_WORDS = ("依据", "evidence")
@@ -46,6 +48,14 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
         due_at=due.at,
         evidence=evidence,
         source_message_id=f"commit:{cmd.event.message_id}",
+    )
+    undo.remember(
+        db,
+        user=cmd.user,
+        kind="commitment",
+        entity_id=commitment.id,
+        summary=f"承诺 {commitment.code}（{customer.name} — {what}）",
+        now=now,
     )
     return [
         Reply(
@@ -202,3 +212,34 @@ async def list_commitments(cmd: Command, db: AsyncSession, ctx: Context) -> list
 
 def _status_label(status: str) -> str:
     return {"kept": "已兑现", "cancelled": "已取消", "open": "未兑现"}.get(status, status)
+
+
+async def cancel(db: AsyncSession, ctx: Context, commitment: Commitment, *, by: User) -> None:
+    """Taken back (撤销): cancelled, not deleted — its code stays used; its warnings end."""
+    now = ctx.clock.now()
+    before = commitment.status
+    commitment.status = CommitmentStatus.CANCELLED
+    commitment.last_activity_at = now
+    await end_alerts(db, "commitment", [commitment.id], now=now)
+    audit.record(
+        db,
+        at=now,
+        actor_id=by.id,
+        action="commitment_cancelled",
+        entity="commitment",
+        entity_id=commitment.id,
+        before={"status": before},
+        after={"status": CommitmentStatus.CANCELLED},
+    )
+
+
+async def _undo_commitment(
+    db: AsyncSession, ctx: Context, user: User, change: UndoableChange
+) -> str:
+    commitment = await db.get(Commitment, change.entity_id)
+    if commitment is not None and commitment.status != CommitmentStatus.CANCELLED:
+        await cancel(db, ctx, commitment, by=user)
+    return change.summary
+
+
+undo.register("commitment", _undo_commitment)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.chat import Outgoing, Reply
+from handlers import undo
+from handlers.chat import Outgoing, Push, RecipientKind, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer
-from handlers.permissions import customers_visible_to
-from handlers.stages import move_allowed, move_stage
+from handlers.permissions import customers_visible_to, is_manager_or_above
+from handlers.stages import move_allowed, move_stage, stages_reachable
 from handlers.stall import LIGHT_ICON, Light, stall_state
 from storage import audit
 from storage.models import Customer, Role, StageChange
@@ -73,26 +74,74 @@ async def create_lead(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outg
 
 
 async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """阶段 <客户> <阶段>"""
-    args = split_args(cmd.rest)
+    """阶段 <客户> <阶段> [原因 <…>]: managers may move back or reopen 丢单, with a reason."""
+    body, _, reason_text = cmd.rest.partition("原因")
+    reason = reason_text.strip(" ：:") or None
+    args = split_args(body)
     stages = "、".join(ctx.rules.stage_names)
     if len(args) < 2:
         raise UserError(f"请写上客户和阶段（{stages}）", example=STAGE_EXAMPLE)
     target = args[-1]
-    if target not in ctx.rules.stage_names:
-        raise UserError(f"没有阶段「{target}」，可选：{stages}", example=STAGE_EXAMPLE)
     customer = await find_customer(db, " ".join(args[:-1]), user=cmd.user, example=STAGE_EXAMPLE)
+    reachable = stages_reachable(ctx.rules, customer.stage)
+    if target not in ctx.rules.stage_names:
+        example = f"阶段 {customer.name} {reachable[0]}" if reachable else f"客户 {customer.name}"
+        raise UserError(f"没有阶段「{target}」，可选：{stages}", example=example)
     if customer.stage == target:
         return [Reply(f"「{customer.name}」已经在「{target}」阶段")]
-    if not move_allowed(ctx.rules, customer, target):
+    supervising = is_manager_or_above(cmd.user)
+    if not move_allowed(ctx.rules, customer, target) and not supervising:
         raise UserError(
-            f"「{customer.name}」不能从「{customer.stage}」改到「{target}」（只能向前推进或改为"
-            f"「{ctx.rules.lost_stage}」）",
-            example=STAGE_EXAMPLE,
+            _refusal(customer, target, reachable, ctx),
+            example=f"阶段 {customer.name} {reachable[0]}"
+            if reachable
+            else f"客户 {customer.name}",
+        )
+    backwards = not move_allowed(ctx.rules, customer, target)
+    if backwards and reason is None:
+        raise UserError(
+            f"把「{customer.name}」从「{customer.stage}」改回「{target}」需要写原因",
+            example=f"阶段 {customer.name} {target} 原因 客户重启采购",
         )
     before = customer.stage
-    move_stage(db, customer, target, by=cmd.user, now=ctx.clock.now())
-    return [Reply(f"「{customer.name}」阶段：{before} → {target}")]
+    now = ctx.clock.now()
+    data = move_stage(db, customer, target, by=cmd.user, now=now, reason=reason)
+    summary = f"「{customer.name}」阶段：{before} → {target}"
+    undo.remember(
+        db, user=cmd.user, kind="stage", entity_id=customer.id, summary=summary, now=now, data=data
+    )
+    out: list[Outgoing] = [Reply(summary + (f"（原因：{reason}）" if reason else ""))]
+    if backwards:
+        audit.record(
+            db,
+            at=now,
+            actor_id=cmd.user.id,
+            action="stage_reopened",
+            entity="customer",
+            entity_id=customer.id,
+            before={"stage": before},
+            after={"stage": target},
+            note=reason,
+        )
+        if customer.owner_id is not None and customer.owner_id != cmd.user.id:
+            told = (
+                f"{cmd.user.name} 把你的客户「{customer.name}」从「{before}」改回「{target}」，"
+                f"原因：{reason}。查看：客户 {customer.name}"
+            )
+            out.append(Push(RecipientKind.USER, customer.owner_id, Reply(told)))
+    return out
+
+
+def _refusal(customer: Customer, target: str, reachable: list[str], ctx: Context) -> str:
+    if not reachable:
+        return (
+            f"「{customer.name}」已是「{customer.stage}」，阶段不能再改；"
+            f"如需重开请主管发：阶段 {customer.name} {target} 原因 <…>"
+        )
+    return (
+        f"「{customer.name}」不能从「{customer.stage}」改到「{target}」"
+        f"（可改为：{'、'.join(reachable)}；往回改需主管）"
+    )
 
 
 async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

@@ -18,6 +18,7 @@ from handlers import (
     freetext,
     offboarding_chat,
     tasks,
+    undo,
     voice,
 )
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
@@ -80,6 +81,9 @@ ROUTES: dict[str, Route] = {
         "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
         needs=Role.MANAGER,
     ),
+    "撤销": Route(
+        undo.undo_last, "撤销　撤销我 24 小时内的上一次改动（跟进、阶段、签约、交付、回款、承诺）"
+    ),
     "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
 }
 ALIASES: dict[str, str] = {
@@ -101,6 +105,7 @@ ALIASES: dict[str, str] = {
     "why": "为什么",
     "mine": "我的",
     "offboard": "停用",
+    "undo": "撤销",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",

@@ -104,7 +104,8 @@ async def test_a_lost_deal_may_be_marked_from_any_open_stage(team: SeededTeam) -
 async def test_a_lost_deal_does_not_move_again(team: SeededTeam) -> None:
     await team.talk("王磊", "阶段 瑞康 丢单")
     answer = await team.talk("王磊", "阶段 瑞康 谈判")
-    assert "不能从「丢单」改到「谈判」" in answer
+    assert "已是「丢单」，阶段不能再改" in answer
+    assert await stage_of(team, "苏州瑞康药业有限公司") == "丢单"
 
 
 async def test_the_same_stage_again_changes_nothing(team: SeededTeam) -> None:
