@@ -170,7 +170,7 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
     for customer, state in states[:30]:
         lines.append(
             f"{LIGHT_ICON[state.light]} {customer.name}｜{customer.level}级｜"
-            f"{state.explain(customer.stage)}"
+            f"健康分 {customer.health_score}｜{state.explain(customer.stage)}"
         )
     if len(states) > 30:
         lines.append(f"……另有 {len(states) - 30} 个客户")

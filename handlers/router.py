@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import (
     commitments,
     corrections,
+    customer_card,
     customers,
     deals,
     followups,
@@ -75,7 +76,11 @@ ROUTES: dict[str, Route] = {
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
     "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
     "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
-    "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
+    "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态、健康分"),
+    "客户": Route(
+        customer_card.show_customer,
+        "客户 <名称>　客户卡：负责人、阶段、健康分、最近跟进、承诺、任务、预警，如：客户 启明科技",
+    ),
     "停用": Route(
         offboarding_chat.offboard_from_chat,
         "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
@@ -104,6 +109,7 @@ ALIASES: dict[str, str] = {
     "snooze": "稍后提醒",
     "why": "为什么",
     "mine": "我的",
+    "customer": "客户",
     "offboard": "停用",
     "undo": "撤销",
     "help": "帮助",

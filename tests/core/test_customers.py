@@ -157,7 +157,10 @@ async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTe
     on_the_day = await team.talk("李娜", "我的")
     team.clock.advance(days=1)
     a_day_later = await team.talk("李娜", "我的")
-    assert "🟢 宁波海川物流有限公司｜B级｜阶段「方案」停留 10 个工作日，阈值 10" in on_the_day
+    assert (
+        "🟢 宁波海川物流有限公司｜B级｜健康分 80｜阶段「方案」停留 10 个工作日，阈值 10"
+        in on_the_day
+    )
     assert "🟡 宁波海川物流有限公司" in a_day_later
 
 
