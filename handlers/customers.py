@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,22 +11,25 @@ from handlers import undo
 from handlers.chat import Outgoing, Push, RecipientKind, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
-from handlers.errors import UserError
+from handlers.duplicates import find_duplicate
+from handlers.errors import AuditedRefusal, UserError
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to, is_manager_or_above
 from handlers.stages import move_allowed, move_stage, stages_reachable
 from handlers.stall import LIGHT_ICON, Light, stall_state
 from storage import audit
-from storage.models import Customer, Role, StageChange
+from storage.models import Customer, Role, StageChange, User
 
 LEAD_EXAMPLE = "新客户 杭州启明科技有限公司 A"
 STAGE_EXAMPLE = "阶段 启明科技 方案"
 LEVELS = ("A", "B", "C")
+FORCE_WORD = "确认新建"
 
 
 async def create_lead(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """新客户 <名称> [等级]"""
-    args = split_args(cmd.rest)
+    force = FORCE_WORD in cmd.rest
+    args = [a for a in split_args(cmd.rest.replace(FORCE_WORD, " ")) if a]
     if not args:
         raise UserError("请写上客户名称", example=LEAD_EXAMPLE)
     level = "B"
@@ -35,8 +40,14 @@ async def create_lead(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outg
         raise UserError("客户名称太长（最多 200 字）", example=LEAD_EXAMPLE)
     existing = (await db.execute(select(Customer).where(Customer.name == name))).scalar()
     if existing is not None:
-        raise UserError(f"客户「{name}」已经存在", example=f"跟进 {name} 电话沟通了需求")
+        await _refuse_duplicate(db, ctx, cmd, name, existing, exact=True)
     now = ctx.clock.now()
+    match = await find_duplicate(db, name)
+    forced_over: str | None = None
+    if match is not None:
+        if not (force and is_manager_or_above(cmd.user)):
+            await _refuse_duplicate(db, ctx, cmd, name, match.customer)
+        forced_over = match.customer.name
     stage = ctx.rules.first_stage
     customer = Customer(
         name=name,
@@ -63,6 +74,7 @@ async def create_lead(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outg
         entity="customer",
         entity_id=customer.id,
         after={"name": name, "level": level, "stage": stage},
+        note=f"确认新建：与「{forced_over}」相近" if forced_over else None,
     )
     hours = ctx.rules.lead_touch_hours
     return [
@@ -71,6 +83,47 @@ async def create_lead(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outg
             f"请在 {hours} 小时内完成首次跟进"
         )
     ]
+
+
+async def _refuse_duplicate(
+    db: AsyncSession,
+    ctx: Context,
+    cmd: Command,
+    name: str,
+    existing: Customer,
+    *,
+    exact: bool = False,
+) -> NoReturn:
+    """Said where the rep may know the owner (same team); elsewhere only that a colleague has it."""
+    owner = await db.get(User, existing.owner_id) if existing.owner_id else None
+    note = f"新客户「{name}」与已有客户「{existing.name}」重复"
+
+    def refuse(problem: str, example: str) -> AuditedRefusal:
+        return AuditedRefusal(
+            problem,
+            example=example,
+            action="duplicate_refused",
+            entity="customer",
+            entity_id=existing.id,
+            note=note,
+        )
+
+    manager = is_manager_or_above(cmd.user)
+    force = f"；确需新建请发：新客户 {name} {FORCE_WORD}" if manager and not exact else ""
+    if owner is not None and owner.id == cmd.user.id:
+        raise refuse(
+            f"客户「{existing.name}」已经存在，就在你名下，没有重复创建{force}",
+            f"跟进 {existing.name} 电话沟通了需求",
+        )
+    if owner is not None and (owner.team_id == cmd.user.team_id or manager) and owner.team_id:
+        raise refuse(
+            f"客户「{existing.name}」已经存在，负责人：{owner.name}，没有重复创建。"
+            f"需要协作请找 {owner.name} 或主管{force}",
+            "我的",
+        )
+    raise refuse(
+        f"「{name}」已有同事在跟进（撞单提醒），没有重复创建。如有疑问请联系主管{force}", "我的"
+    )
 
 
 async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

@@ -25,7 +25,7 @@ from handlers import (
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
-from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.errors import AuditedRefusal, NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
@@ -139,6 +139,16 @@ async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoin
                 entity="message",
                 entity_id=None,
                 note=f"{event.text[:200]} → {err.problem}",
+            )
+        if isinstance(err, AuditedRefusal) and user is not None:
+            audit.record(
+                db,
+                at=ctx.clock.now(),
+                actor_id=user.id,
+                action=err.action,
+                entity=err.entity,
+                entity_id=err.entity_id,
+                note=err.note,
             )
         replies = [err.to_reply()]
     db.add(
