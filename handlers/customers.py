@@ -216,8 +216,10 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
     order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2}
     states.sort(key=lambda pair: (order[pair[1].light], -pair[1].elapsed_days))
     counts = {light: sum(1 for _, s in states if s.light == light) for light in Light}
+    # A manager's list holds the team's customers too: the header says so.
+    whose = "我的客户" if Role(cmd.user.role) == Role.REP else "我和团队的客户"
     lines = [
-        f"我的客户（{len(states)}）：🔴{counts[Light.RED]} 🟡{counts[Light.YELLOW]} "
+        f"{whose}（{len(states)}）：🔴{counts[Light.RED]} 🟡{counts[Light.YELLOW]} "
         f"🟢{counts[Light.GREEN]}"
     ]
     for customer, state in states[:30]:

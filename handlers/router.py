@@ -60,11 +60,15 @@ ROUTES: dict[str, Route] = {
     ),
     "确认": Route(voice.confirm_followup, "确认 <编号>　确认语音整理出的跟进记录"),
     "承诺": Route(
-        commitments.register_commitment, "承诺 <客户> <事项> <时间> [依据 <…>]　登记对客户的承诺"
+        commitments.register_commitment,
+        "承诺 <客户> <事项和时间> [依据 <…>]　登记对客户的承诺，如：承诺 启明 下周三前发报价",
     ),
     "兑现": Route(commitments.keep_commitment, "兑现 <编号>　关闭承诺，如：兑现 C-20260305-001"),
     "我的承诺": Route(commitments.list_commitments, "我的承诺　查看未兑现的承诺"),
-    "阶段": Route(customers.change_stage, "阶段 <客户> <阶段>　推进阶段，如：阶段 启明科技 方案"),
+    "阶段": Route(
+        customers.change_stage,
+        "阶段 <客户> <阶段> [原因 <…>]　推进阶段，如：阶段 启明科技 方案（主管往回改需写原因）",
+    ),
     "新客户": Route(
         customers.create_lead, "新客户 <名称> [等级]　创建线索，如：新客户 杭州启明科技有限公司 A"
     ),
@@ -74,7 +78,10 @@ ROUTES: dict[str, Route] = {
     "任务": Route(tasks.list_tasks, "任务　查看我的任务卡"),
     "接受": Route(tasks.accept_task, "接受 <编号>　接受任务卡"),
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
-    "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
+    "稍后提醒": Route(
+        tasks.snooze,
+        "稍后提醒 <编号> <时长或时间>　推迟一条预警，如：稍后提醒 A12 2小时 / 明早九点 / 到下周",
+    ),
     "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态、健康分"),
     "客户": Route(

@@ -147,7 +147,7 @@ async def test_a_followup_restarts_the_stall_clock(team: SeededTeam) -> None:
 
 async def test_the_manager_sees_the_teams_customers_in_mine(team: SeededTeam) -> None:
     answer = await team.talk("陈静", "我的")
-    assert answer.splitlines()[0].startswith("我的客户（4）")
+    assert answer.splitlines()[0].startswith("我和团队的客户（4）")
     assert "南方电子" not in answer
 
 
