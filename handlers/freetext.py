@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.chat import Button, Card, Outgoing, Platform, Reply
+from handlers.chat import Button, Card, CardUpdate, Outgoing, Platform, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.extraction import Extraction, Found
@@ -129,7 +129,12 @@ async def _complete(
     extraction = dataclasses.replace(extraction, customer=Found(ref, None))
     text, message_id = pending.text, pending.message_id
     await db.delete(pending)
-    return await _log(cmd, db, ctx, text, extraction, customer, message_id)
+    out = await _log(cmd, db, ctx, text, extraction, customer, message_id)
+    action = cmd.event.action
+    if action is not None:  # a button of the question card: it shows the choice in place
+        label = f"已记入 {customer.name[:20]} ✓"
+        return [CardUpdate(action.card_id, label, action.response_code), *out]
+    return out
 
 
 async def _log(

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from handlers.chat import Card, Platform
+from handlers.chat import Card, CardAction, CardUpdate, EventKind, Platform
 from handlers.router import dispatch
-from storage.models import Commitment, Followup, PendingNote
+from storage.models import Commitment, Customer, Followup, PendingNote
 from tests.core.conftest import SeededTeam, local
 
 NOTE = "启明那边刚打完电话，刘总说预算大概十二万五，下礼拜二之前要看到方案"
@@ -141,3 +141,19 @@ async def test_a_summary_is_one_short_line_and_the_full_text_is_kept(team: Seede
     assert "\n" not in followup.summary
     assert "下一步：给报价（3月11日）" in followup.summary
     assert followup.summary.startswith("刘总")
+
+
+async def test_a_clicked_choice_updates_the_question_card(team: SeededTeam) -> None:
+    await team.send(team.event("wanglei", NAMELESS, platform=Platform.WECOM))
+    click = replace(
+        team.event("wanglei", "1", platform=Platform.WECOM),
+        kind=EventKind.CARD_ACTION,
+        action=CardAction(key="1", card_id="pick-card", response_code="rc-9"),
+    )
+    async with team.sessions() as db, db.begin():
+        out = await dispatch(click, db, team.ctx)
+    [followup] = await followups_of(team)
+    async with team.sessions() as db:
+        picked = (await db.get_one(Customer, followup.customer_id)).name
+    assert out[0] == CardUpdate("pick-card", f"已记入 {picked} ✓", "rc-9")
+    assert len(await followups_of(team)) == 1
