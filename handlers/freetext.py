@@ -64,6 +64,8 @@ async def handle(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]
         chosen = _answer_to(text, pending, candidates)
         if chosen is not None:
             return await _complete(cmd, db, ctx, pending, chosen)
+        if _looks_like_choice(text):
+            return [Reply(f"请回复 1–{len(pending.choices)} 之间的数字，或客户名称")]
     if _is_small_talk(text):
         return [Reply(HELP_ANSWER.format(example=NOTE_EXAMPLE))]
     extraction = await extract_for(ctx, text, candidates)

@@ -157,3 +157,10 @@ async def test_a_clicked_choice_updates_the_question_card(team: SeededTeam) -> N
         picked = (await db.get_one(Customer, followup.customer_id)).name
     assert out[0] == CardUpdate("pick-card", f"已记入 {picked} ✓", "rc-9")
     assert len(await followups_of(team)) == 1
+
+
+async def test_a_number_out_of_range_asks_again(team: SeededTeam) -> None:
+    await team.talk("王磊", NAMELESS)
+    answer = await team.talk("王磊", "7")
+    assert "请回复 1–2 之间的数字" in answer
+    assert await team.count(PendingNote) == 1
