@@ -16,7 +16,7 @@ from handlers.errors import UserError
 from handlers.lookup import find_customer, pick, visible_candidates
 from handlers.permissions import is_manager_or_above
 from handlers.stages import stages_reachable
-from handlers.stall import LIGHT_ICON, stall_state
+from handlers.stall_clock import LIGHT_ICON, stall_state
 from handlers.timefmt import format_local
 from storage.models import (
     Alert,

@@ -16,7 +16,7 @@ from handlers.errors import AuditedRefusal, UserError
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to, is_manager_or_above
 from handlers.stages import move_allowed, move_stage, stages_reachable
-from handlers.stall import LIGHT_ICON, Light, stall_state
+from handlers.stall_clock import LIGHT_ICON, Light, stall_state
 from storage import audit
 from storage.models import Customer, Role, StageChange, User
 
