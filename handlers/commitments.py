@@ -237,7 +237,9 @@ async def _undo_commitment(
     db: AsyncSession, ctx: Context, user: User, change: UndoableChange
 ) -> str:
     commitment = await db.get(Commitment, change.entity_id)
-    if commitment is not None and commitment.status != CommitmentStatus.CANCELLED:
+    if commitment is not None and commitment.status == CommitmentStatus.KEPT:
+        raise UserError(f"{change.summary} 已兑现，不能撤销", example="我的承诺")
+    if commitment is not None and commitment.status == CommitmentStatus.OPEN:
         await cancel(db, ctx, commitment, by=user)
     return change.summary
 

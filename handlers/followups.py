@@ -20,6 +20,7 @@ from handlers.summaries import one_line_summary
 from storage import audit
 from storage.models import (
     Commitment,
+    CommitmentStatus,
     Customer,
     Followup,
     UndoableChange,
@@ -248,7 +249,7 @@ async def _undo_followup(db: AsyncSession, ctx: Context, user: User, change: Und
     parts = [change.summary]
     commitment_id = data.get("commitment_id")
     commitment = await db.get(Commitment, commitment_id) if commitment_id else None
-    if commitment is not None:
+    if commitment is not None and commitment.status == CommitmentStatus.OPEN:
         await commitments.cancel(db, ctx, commitment, by=user)
         parts.append(f"承诺 {commitment.code}")
     stage = data.get("stage")

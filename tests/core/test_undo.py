@@ -182,3 +182,13 @@ async def test_a_refused_stage_correction_shows_one_that_would_succeed(team: See
     example = answer.split("请这样写：", 1)[1]
     assert example == "改 阶段 方案"
     assert "已更正" in await team.talk("王磊", example)
+
+
+async def test_a_kept_commitment_is_not_undone(team: SeededTeam) -> None:
+    await team.talk("王磊", "承诺 启明科技 发正式报价 下周三17:00")
+    await team.talk("王磊", "兑现 C-20260305-001")
+    answer = await team.talk("王磊", "撤销")
+    assert "已兑现，不能撤销" in answer
+    async with team.sessions() as db:
+        commitment = (await db.execute(select(Commitment))).scalar_one()
+    assert commitment.status == CommitmentStatus.KEPT
