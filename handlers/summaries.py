@@ -52,7 +52,7 @@ def _gist(extraction: Extraction) -> str:
         if extraction.contact and extraction.contact.span:
             words = words.replace(extraction.contact.value, "", 1)
         words = words.strip(_EDGES)
-        words = re.sub(r"^(?:那边|这边|那里|方面)", "", words).strip(_EDGES)
+        words = re.sub(r"^(?:那边|这边|那里|方面|的)", "", words).strip(_EDGES)
         if len(words) >= 2:
             return _clip(words, GIST_CHARS)
     return ""
