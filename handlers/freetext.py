@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.chat import Button, Card, CardUpdate, Outgoing, Platform, Reply
 from handlers.commands import Command
 from handlers.context import Context
+from handlers.errors import NotAllowed
 from handlers.extraction import Extraction, Found
 from handlers.followups import LOW_CONFIDENCE, extract_for, record_note
 from handlers.lookup import Candidate, pick, visible_candidates
@@ -77,7 +78,23 @@ async def handle(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]
         return await _log(cmd, db, ctx, text, extraction, customer, cmd.event.message_id)
     if not _reads_like_a_note(text, extraction):
         return [Reply(not_understood(text))]
+    others = await _named_elsewhere(db, text, candidates)
+    if others:
+        raise NotAllowed(f"客户「{others}」不是你负责的客户，这条跟进没有记录。如需协助请联系主管")
     return await _ask(cmd, db, ctx, text, extraction, candidates, pending)
+
+
+async def _named_elsewhere(db: AsyncSession, text: str, mine: list[Candidate]) -> str | None:
+    """A customer of someone else's written in the note (name or alias of 3+ characters)."""
+    own = {c.id for c in mine}
+    rows = await db.execute(select(Customer.id, Customer.name, Customer.aliases))
+    for customer_id, name, aliases in rows.all():
+        if customer_id in own:
+            continue
+        for said in (name, *(aliases or ())):
+            if len(said) >= 3 and said in text:
+                return str(said)
+    return None
 
 
 def _is_small_talk(text: str) -> bool:

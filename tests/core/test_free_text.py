@@ -164,3 +164,10 @@ async def test_a_number_out_of_range_asks_again(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "7")
     assert "请回复 1–2 之间的数字" in answer
     assert await team.count(PendingNote) == 1
+
+
+async def test_a_note_about_someone_elses_customer_is_refused(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "宏达建材王经理来电，下周一前要报价")
+    assert "客户「宏达建材」不是你负责的客户" in answer
+    assert await followups_of(team) == []
+    assert await team.count(PendingNote) == 0
