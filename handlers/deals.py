@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import sop
+from handlers import sop, undo
+from handlers.alert_ending import end_alerts
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -19,9 +21,18 @@ from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
 from handlers.money import contracts, steps
 from handlers.money.plan import parse_parts
-from handlers.stages import move_allowed, move_stage
+from handlers.money.undo_support import drop_plan_of, restore, snapshot
+from handlers.stages import move_allowed, move_stage, revert_move
 from storage import audit
-from storage.models import Customer, CustomerEvent, EventKind, Receivable
+from storage.models import (
+    Customer,
+    CustomerEvent,
+    EventKind,
+    Receivable,
+    Task,
+    UndoableChange,
+    User,
+)
 
 SIGN_EXAMPLE = "签约 启明科技 到期 2027-03-31 账期 60"
 PLAN_EXAMPLE = "签约 启明科技 金额 36万 到期 2027-12-31 分期 30%/签约 40%/验收 30%"
@@ -82,11 +93,13 @@ async def record_signed(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
             term_days=term_days,
             by=cmd.user,
         )
+    stage = None
     if customer.stage != WON_STAGE and move_allowed(ctx.rules, customer, WON_STAGE):
-        move_stage(db, customer, WON_STAGE, by=cmd.user, now=ctx.clock.now())
+        stage = move_stage(db, customer, WON_STAGE, by=cmd.user, now=ctx.clock.now())
         lines.append(f"阶段已更新：{WON_STAGE}")
     if earlier is None:
         lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+        _remember(db, ctx, cmd, event, f"签约（{customer.name}）", stage)
     return [Reply("\n".join(lines))]
 
 
@@ -117,6 +130,7 @@ async def record_delivered(cmd: Command, db: AsyncSession, ctx: Context) -> list
     customer = await find_customer(db, cmd.rest, user=cmd.user, example=DELIVER_EXAMPLE)
     event = await _record(db, ctx, cmd, customer, EventKind.DELIVERY_DONE)
     lines = [f"已记录交付：{customer.name}"]
+    before = [snapshot(r) for r in await steps.open_receivables(db, customer.id)]
     signed = await contracts.signed_event(db, customer.id)
     lines += await contracts.date_delivery_parts(
         db,
@@ -125,6 +139,7 @@ async def record_delivered(cmd: Command, db: AsyncSession, ctx: Context) -> list
         term_days=signed.payment_term_days if signed else None,
     )
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    _remember(db, ctx, cmd, event, f"交付（{customer.name}）", receivables=before)
     return [Reply("\n".join(lines))]
 
 
@@ -152,6 +167,7 @@ async def record_payment(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
     first = not await _paid_before(db, customer.id)
     event = await _record(db, ctx, cmd, customer, EventKind.PAYMENT_RECEIVED, amount_yuan=amount)
     lines = [f"已记录回款：{customer.name} {amount:,.2f} 元"]
+    before = [snapshot(r) for r in await steps.open_receivables(db, customer.id)]
     plan_lines, allocations, still_open = await steps.record_paid(db, ctx, cmd, customer, amount)
     lines += plan_lines
     payment = None
@@ -162,6 +178,14 @@ async def record_payment(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
             last_due_on=still_open[0].due_on if len(still_open) == 1 else None,
         )
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event, payment=payment)
+    _remember(
+        db,
+        ctx,
+        cmd,
+        event,
+        f"回款（{customer.name} {amount:,.2f} 元）",
+        receivables=before,
+    )
     return [Reply("\n".join(lines))]
 
 
@@ -214,6 +238,66 @@ async def _record(
         after={"kind": kind, **fields},
     )
     return event
+
+
+def _remember(
+    db: AsyncSession,
+    ctx: Context,
+    cmd: Command,
+    event: CustomerEvent,
+    summary: str,
+    stage: dict[str, Any] | None = None,
+    receivables: list[dict[str, Any]] | None = None,
+) -> None:
+    """`receivables`: the plan's open parts before a 回款/交付 changed them (#17)."""
+    undo.remember(
+        db,
+        user=cmd.user,
+        kind="event",
+        entity_id=event.id,
+        summary=summary,
+        now=ctx.clock.now(),
+        data={"stage": stage, "evidence_at": None, "receivables": receivables or []},
+    )
+
+
+async def _undo_event(db: AsyncSession, ctx: Context, user: User, change: UndoableChange) -> str:
+    """The event goes, with the SOP task cards it created and the stage move it made."""
+    now = ctx.clock.now()
+    event = await db.get(CustomerEvent, change.entity_id)
+    if event is None:
+        return change.summary
+    tasks = list(
+        (await db.execute(select(Task).where(Task.trigger_event_id == event.id))).scalars()
+    )
+    await end_alerts(db, "task", [t.id for t in tasks], now=now)
+    for task in tasks:
+        await db.delete(task)
+    await db.flush()
+    parts = [change.summary]
+    if tasks:
+        parts.append(f"及其 {len(tasks)} 张任务卡（{'、'.join(f'#{t.id}' for t in tasks)}）")
+    if await restore(db, (change.data or {}).get("receivables") or []):
+        parts.append("回款计划已恢复")
+    if event.kind == EventKind.CONTRACT_SIGNED and await drop_plan_of(db, event):
+        parts.append("合同金额和回款计划已删除")
+    stage = (change.data or {}).get("stage")
+    if stage and await revert_move(db, stage, by=user, now=now):
+        parts.append(f"阶段回到「{stage['from']}」")
+    audit.record(
+        db,
+        at=now,
+        actor_id=user.id,
+        action=f"event_{event.kind}_undone",
+        entity="customer",
+        entity_id=event.customer_id,
+        before={"event": event.id, "kind": event.kind, "tasks": [t.id for t in tasks]},
+    )
+    await db.delete(event)
+    return "，".join(parts)
+
+
+undo.register("event", _undo_event)
 
 
 def _parse_date(text: str, ctx: Context) -> date:

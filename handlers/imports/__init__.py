@@ -44,6 +44,7 @@ async def import_csv(
     rules: Rules,
     actor_id: int | None = None,
     tz: ZoneInfo | None = None,
+    update: bool = False,
 ) -> ImportReport:
     """Check every row first; write (and audit) only when the whole file is valid."""
     if kind not in get_args(ImportKind):
@@ -55,8 +56,8 @@ async def import_csv(
     check_cells(batch)
     check_duplicate_names(batch)
     importer = _IMPORTERS[kind]
-    context = Context(now=now, rules=rules, actor_id=actor_id)
+    context = Context(now=now, rules=rules, actor_id=actor_id, update=update)
     if tz is not None:
-        context = Context(now=now, rules=rules, actor_id=actor_id, tz=tz)
+        context = Context(now=now, rules=rules, actor_id=actor_id, update=update, tz=tz)
     await importer(db, batch, context)
     return batch.report()

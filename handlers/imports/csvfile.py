@@ -76,6 +76,7 @@ class ImportReport:
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     pushes: list[Push] = field(default_factory=list)  # lead cards, managers asked to assign
+    held: list[RowError] = field(default_factory=list)  # changes not made without --update
 
     @property
     def ok(self) -> bool:
@@ -89,11 +90,19 @@ class ImportReport:
                 f"(import failed, nothing written: {bad} bad lines)"
             )
             return [head, *(str(e) for e in self.errors)]
-        return [
+        done = [
             f"导入 {self.kind} 完成：新建 {self.created}，更新 {self.updated}，"
             f"未变 {self.unchanged} (created {self.created}, updated {self.updated}, "
             f"unchanged {self.unchanged})"
         ]
+        if self.held:
+            done.append(
+                f"{len(self.held)} 行会改负责人、阶段或清掉别名，未改动；"
+                f"确认要改请加 --update 重新导入 ({len(self.held)} lines would overwrite "
+                "owner/stage/aliases: unchanged, re-run with --update)"
+            )
+            done += [str(h) for h in self.held]
+        return done
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +128,26 @@ class Batch:
     updated: int = 0
     unchanged: int = 0
     pushes: list[Push] = field(default_factory=list)
+    held: list[RowError] = field(default_factory=list)
 
     def fail(self, row: Row, reason: str) -> None:
         self.errors.append(RowError(row.line, reason))
+
+    def hold(self, row: Row, reason: str) -> None:
+        self.held.append(RowError(row.line, reason))
 
     def report(self) -> ImportReport:
         errors = sorted(self.errors, key=lambda e: e.line)
         if errors:
             return ImportReport(self.kind, errors=errors)
+        held = sorted(self.held, key=lambda e: e.line)
         return ImportReport(
-            self.kind, self.created, self.updated, self.unchanged, pushes=list(self.pushes)
+            self.kind,
+            self.created,
+            self.updated,
+            self.unchanged,
+            held=held,
+            pushes=list(self.pushes),
         )
 
 
@@ -240,6 +259,7 @@ class Context:
     rules: Rules
     actor_id: int | None
     tz: ZoneInfo = DEFAULT_TZ  # the company's (settings.timezone): lead clocks
+    update: bool = False  # --update: a re-import may change owner, stage and aliases
 
 
 def assign(row: object, values: dict[str, Any]) -> None:

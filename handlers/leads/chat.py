@@ -22,6 +22,7 @@ from handlers.leads.intake import (
 )
 from handlers.leads.touch import touch_lead
 from handlers.lookup import find_customer
+from handlers.money.undo_support import remember_contacted
 from handlers.permissions import customers_visible_to
 from handlers.timefmt import format_local
 from storage import audit
@@ -126,6 +127,13 @@ async def mark_contacted(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
             action="lead_contacted",
             entity="customer",
             entity_id=customer.id,
+        )
+        remember_contacted(
+            db,
+            user=cmd.user,
+            lead=lead,
+            summary=f"已联系（{lead_code(lead)} {customer.name}）",
+            now=now,
         )
         answers.append(Reply(f"已记录首次联系：{lead_code(lead)} {customer.name}，24 小时时钟已停"))
     else:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.rules import Rules
 from handlers.chat import Button, Card, Push, RecipientKind, Reply
 from handlers.context import Context
+from handlers.duplicates import best_match
 from handlers.leads.assign import choose_rep, serialize_assignments
 from handlers.leads.clock import add_business_hours, touch_hours
 from handlers.timefmt import format_local
@@ -33,7 +34,6 @@ LIMITS = {
 }
 URGENCIES = ("高", "中", "低", "紧急", "一般", "不急")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,30}[0-9]$")
-_LEGAL_FORMS = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团|公司)$")
 
 
 class LeadFieldError(Exception):
@@ -106,45 +106,31 @@ def check_lead(values: dict[str, Any], rules: Rules) -> LeadInput:
     return LeadInput(**cleaned)  # type: ignore[arg-type]
 
 
-def name_key(name: str) -> str:
-    """启明科技有限公司 and 启明科技 are one company for the duplicate check."""
-    return _LEGAL_FORMS.sub("", re.sub(r"[\s()（）]", "", name.casefold()))
-
-
 @dataclass(frozen=True, slots=True)
 class KnownCustomer:
     id: int
     name: str
 
 
-async def duplicate_index(db: AsyncSession) -> dict[str, KnownCustomer]:
-    """Every customer by name key (names and aliases): built once per import, not per row."""
-    index: dict[str, KnownCustomer] = {}
-    rows = await db.execute(select(Customer.id, Customer.name, Customer.aliases))
-    for customer_id, name, aliases in rows.all():
-        known = KnownCustomer(customer_id, name)
-        for key in (name_key(name), *(name_key(a) for a in aliases or ())):
-            if key:
-                index.setdefault(key, known)
-    return index
+async def duplicate_index(db: AsyncSession) -> list[Customer]:
+    """Every customer, loaded once per import (not per row) for the duplicate check."""
+    return list((await db.execute(select(Customer))).scalars())
 
 
 async def find_duplicate(
-    db: AsyncSession, name: str, index: dict[str, KnownCustomer] | None = None
+    db: AsyncSession, name: str, index: list[Customer] | None = None
 ) -> KnownCustomer | None:
-    """The customer a new lead's name already belongs to (name, alias, or name without 有限公司).
-
-    A seam for #15's duplicate-customer check: once it lands, this calls it instead.
-    """
+    """The customer a new lead's name already is: #15's duplicate check (normalized names,
+    pinyin, fuzzy; aliases too), the same as 新客户 and the customer import."""
     exact = await db.execute(
         select(Customer.id, Customer.name).where(func.lower(Customer.name) == name.lower())
     )
     found = exact.first()
     if found is not None:
         return KnownCustomer(found[0], found[1])
-    if index is None:
-        index = await duplicate_index(db)
-    return index.get(name_key(name))
+    customers = index if index is not None else await duplicate_index(db)
+    match = best_match(name, customers)
+    return KnownCustomer(match.customer.id, match.customer.name) if match else None
 
 
 async def existing_by_external_id(

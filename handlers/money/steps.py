@@ -14,6 +14,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer
+from handlers.money.undo_support import remember_step, snapshot
 from storage import audit
 from storage.models import Customer, Receivable, ReceivableStep
 
@@ -81,6 +82,9 @@ async def record_invoice(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
     if not ref:
         raise UserError("开票要附快递单号作凭证", example=INVOICE_EXAMPLE)
     now = ctx.clock.now()
+    remember_step(
+        db, user=cmd.user, before=snapshot(receivable), summary=f"开票（{customer.name}）", now=now
+    )
     receivable.invoice_ref = f"快递 {ref}"[:200]
     if receivable.step == ReceivableStep.ARCHIVED:
         _move(receivable, ReceivableStep.INVOICED, now)
@@ -106,6 +110,9 @@ async def record_receipt(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
             example=f"开票 {customer.name} 快递 SF123",
         )
     now = ctx.clock.now()
+    remember_step(
+        db, user=cmd.user, before=snapshot(receivable), summary=f"签收（{customer.name}）", now=now
+    )
     _move(receivable, ReceivableStep.ACKNOWLEDGED, now)
     receivable.receipt_asked_at = now
     _audit(db, cmd, receivable, "receivable_acknowledged", now)
