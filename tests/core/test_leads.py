@@ -17,6 +17,11 @@ from storage.models import Customer, Lead, Team
 from tests.core.conftest import SHANGHAI, SeededTeam, local
 
 
+def company(n: int) -> str:
+    """A made-up company name far from every other n's (the duplicate check is fuzzy)."""
+    return "".join(chr(0x4E00 + (n * 7919 + k * 104729) % 20000) for k in range(4)) + "有限公司"
+
+
 async def cover(team: SeededTeam, **regions: list[str] | None) -> None:
     async with team.sessions() as db, db.begin():
         for name, covered in regions.items():
@@ -48,10 +53,10 @@ async def test_a_lead_goes_to_a_rep_of_the_team_covering_its_region(regions: See
 
 
 async def test_ties_go_round_robin_and_load_decides_first(regions: SeededTeam) -> None:
-    given = [(await post(regions, f"华东客户{n}")).assigned_to for n in range(4)]
+    given = [(await post(regions, company(n))).assigned_to for n in range(4)]
     assert [rep.name for rep in given if rep] == ["王磊", "李娜", "王磊", "李娜"]
-    await regions.talk("王磊", "已联系 华东客户0")  # 王磊 now holds one open lead, 李娜 two
-    assert (await post(regions, "华东客户4")).assigned_to.name == "王磊"  # type: ignore[union-attr]
+    await regions.talk("王磊", f"已联系 {company(0)}")  # 王磊 now holds one open lead, 李娜 two
+    assert (await post(regions, company(4))).assigned_to.name == "王磊"  # type: ignore[union-attr]
 
 
 async def test_a_region_nobody_covers_asks_the_director(regions: SeededTeam) -> None:
@@ -71,7 +76,7 @@ async def test_a_lead_without_region_goes_to_a_team_without_regions(team: Seeded
 
 async def test_reps_at_the_cap_get_nothing_and_the_manager_is_asked(regions: SeededTeam) -> None:
     for n in range(10):
-        await post(regions, f"满额客户{n}")
+        await post(regions, company(100 + n))
     result = await post(regions, "第十一条")
     assert result.assigned_to is None
     [ask] = result.pushes

@@ -11,6 +11,7 @@ from handlers.leads.intake import LeadInput, create_lead
 from storage.db import create_engine, make_sessionmaker
 from storage.models import Lead, Team
 from tests.core.conftest import SeededTeam
+from tests.core.test_leads import company
 
 LEADS = 200
 
@@ -26,7 +27,7 @@ async def test_two_instances_assigning_200_leads_at_once_never_break_the_cap(
 
     async def one(n: int) -> None:
         async with instances[n % 2]() as db, db.begin():
-            data = LeadInput(name=f"并发线索{n:03d}", source="官网表单", region="华东")
+            data = LeadInput(name=company(n), source="官网表单", region="华东")
             await create_lead(db, team.ctx, data, now=team.clock.now())
 
     try:
