@@ -11,6 +11,7 @@ from typing import Any
 
 class Platform(StrEnum):
     WECOM = "wecom"
+    WECOM_BOT = "wecom_bot"  # the 智能机器人 over its long connection; same userids as the app
     DINGTALK = "dingtalk"
     SHELL = "shell"
 

@@ -179,6 +179,7 @@ async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -
 async def find_sender(db: AsyncSession, event: Event) -> User | None:
     column = {
         Platform.WECOM: User.wecom_userid,
+        Platform.WECOM_BOT: User.wecom_userid,
         Platform.DINGTALK: User.dingtalk_userid,
         Platform.SHELL: User.name,
     }[event.platform]

@@ -39,6 +39,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     wecom_webhook_key: Mapped[str | None] = mapped_column(String(200))
     wecom_chat_id: Mapped[str | None] = mapped_column(String(64))  # app group chat (appchat)
+    # the 智能机器人's group chatid (logged when the bot is @-mentioned in the group)
+    wecom_bot_chatid: Mapped[str | None] = mapped_column(String(128))
     dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(200))
     dingtalk_webhook: Mapped[str | None] = mapped_column(String(500))
     dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
