@@ -21,6 +21,7 @@ from storage.locks import lock_id
 log = structlog.get_logger()
 
 LOCK_NAME = "wecom-bot-connection"
+CHECK_TIMEOUT_S = 15.0  # a slow answer under load is not a lost lock; a dead server is
 
 
 class ConnectionLock:
@@ -68,7 +69,7 @@ class ConnectionLock:
         if self._conn is None:
             return False
         try:
-            await asyncio.wait_for(self._conn.execute(text("SELECT 1")), self.poll_s)
+            await asyncio.wait_for(self._conn.execute(text("SELECT 1")), CHECK_TIMEOUT_S)
             return True
         except Exception:
             log.warning("wecom_bot_lock_lost", exc_info=True)
