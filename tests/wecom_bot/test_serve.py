@@ -132,4 +132,5 @@ async def test_two_serve_processes_one_connection_and_a_takeover_when_the_holder
     assert takeover_s < TAKEOVER_S
     assert gateway.subscribes == [first, second]  # never both connected, no flapping
     assert [s.conn for s in gateway.sent if s.conn not in (first, second)] == []
-    print(f"takeover after kill -9: {takeover_s:.1f} s; answers {sum(_answers(gateway).values())}")
+    # At least once: an answer the dead holder had sent but not yet marked sent goes out again.
+    assert max(_answers(gateway).values()) <= 2
