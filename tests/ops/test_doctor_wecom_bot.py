@@ -1,4 +1,4 @@
-"""`salesbot doctor` and the 智能机器人: its gateway reachable OK, a closed port FAIL, no subscribe."""
+"""`salesbot doctor` and the 智能机器人: gateway reachable OK, a closed port FAIL, no subscribe."""
 
 from __future__ import annotations
 
