@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.adapter import AdapterDeps, Dead, Delivery, MediaError, RetryAt, Sent
 from bot.metrics import CALLBACKS
@@ -35,7 +36,7 @@ from handlers.chat import (
 from storage.inbox import store_event
 from storage.models import Team, User
 from storage.outbox import Address
-from storage.queue_models import OutboxItem
+from storage.queue_models import InboxItem, OutboxItem
 
 log = structlog.get_logger()
 
@@ -153,7 +154,17 @@ class WeComBotAdapter:
         noun = {EventKind.VOICE: "语音", EventKind.IMAGE: "图片"}.get(event.kind, "文件")
         if event.kind == EventKind.VOICE and not event.media_id:
             raise MediaError("这条语音没有识别出文字，请再说一遍或打字发送")
-        return await media.download(self.deps.http, event.media_id, max_bytes=max_bytes, noun=noun)
+        ref = await self._media_ref(event.media_id) if event.media_id else None
+        return await media.download(self.deps.http, ref, max_bytes=max_bytes, noun=noun)
+
+    async def _media_ref(self, msgid: str) -> str | None:
+        """Url and key from the stored frame (the Event keeps only the message's id)."""
+        async with self.deps.sessions() as db:
+            stmt = select(InboxItem.payload).where(
+                InboxItem.platform == PLATFORM, InboxItem.message_key == msgid
+            )
+            payload = (await db.execute(stmt)).scalar_one_or_none()
+        return frames.media_of(payload) if payload else None
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:

@@ -104,7 +104,9 @@ def _message(body: dict[str, Any], base: dict[str, Any]) -> Event:
         text = str(part.get("content") or "").strip()
         return Event(**base, kind=EventKind.VOICE, recognition=text or None, media_format="amr")
     if kind in ("image", "file", "video"):
-        media = media_ref(part)
+        # The media id is the message's own: its url and key stay in the stored frame (a task's
+        # evidence column holds 200 characters; a url alone can be longer).
+        media = base["message_id"] if media_ref(part) else None
         event_kind = EventKind.IMAGE if kind == "image" else EventKind.UNSUPPORTED
         return Event(**base, kind=event_kind, media_id=media, media_format=kind)
     if kind == "mixed":
@@ -115,7 +117,7 @@ def _message(body: dict[str, Any], base: dict[str, Any]) -> Event:
             if item.get("msgtype") == "text":
                 texts.append(str((item.get("text") or {}).get("content") or ""))
             elif item.get("msgtype") == "image" and media is None:
-                media = media_ref(item.get("image") or {})
+                media = base["message_id"] if media_ref(item.get("image") or {}) else None
         text = _strip_mention(" ".join(t for t in texts if t).strip(), base["is_group"])
         if text:  # the words decide what it is; the first picture rides along as evidence
             return Event(
@@ -144,6 +146,19 @@ def _event(body: dict[str, Any], base: dict[str, Any], *, req_id: str) -> Event:
         action = CardAction(key=key, card_id=card_id, response_code=req_id or None)
         return Event(**base, kind=EventKind.CARD_ACTION, text=key, action=action)
     return Event(**base, kind=EventKind.UNSUPPORTED)
+
+
+def media_of(payload: str) -> str | None:
+    """The first picture/file/video's media_ref in a stored frame."""
+    body = json.loads(payload).get("body") or {}
+    kind = body.get("msgtype")
+    if kind == "mixed":
+        for item in (body.get("mixed") or {}).get("msg_item") or []:
+            if isinstance(item, dict) and item.get("msgtype") == "image":
+                return media_ref(item.get("image") or {})
+        return None
+    part = body.get(kind) if isinstance(kind, str) else None
+    return media_ref(part) if isinstance(part, dict) else None
 
 
 def media_ref(part: dict[str, Any]) -> str | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.adapter import MediaError
 from bot.serve import transcriber_from_settings, voice_steps
 from config.rules import Rules
 from handlers.chat import Card, Push, RecipientKind, Reply
@@ -168,3 +170,22 @@ async def test_a_card_is_a_template_card_and_enter_chat_gets_no_answer(
         [sent] = await gateway.wait_for(lambda: gateway.sends_to("wanglei"))
     assert sent.body["template_card"]["main_title"]["title"] == "标题"
     assert len(gateway.sends_to("wanglei")) == 1  # entering the chat is answered with nothing
+
+
+async def test_a_picture_is_downloaded_and_decrypted_from_its_stored_frame(
+    db_url: str, gateway: FakeBotGateway, clock: FrozenClock, rules: Rules
+) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    async with salesbot(db_url, gateway, clock, rules) as bot:
+        await gateway.wait_for(lambda: gateway.connected)
+        frame = gateway.media("wanglei", "image", picture)
+        await gateway.push(frame)
+        await gateway.wait_for(lambda: gateway.sends_to("wanglei"))
+        event = bot.adapter.to_event(json.dumps(frame), received_at=clock.now())
+        assert event.media_id == frame["body"]["msgid"]
+        assert await bot.adapter.download_media(event, max_bytes=1 << 20) == picture
+        with pytest.raises(MediaError, match="太大"):
+            await bot.adapter.download_media(event, max_bytes=1000)
+        gateway.files.clear()  # the 5-minute url has expired
+        with pytest.raises(MediaError, match="过期"):
+            await bot.adapter.download_media(event, max_bytes=1 << 20)
