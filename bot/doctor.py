@@ -100,7 +100,10 @@ async def run_doctor(printer: Callable[[str], None] = print) -> int:
 
             report(Check("wecom bot", *await wecom_bot_reachable(settings)))
         if settings.dingtalk_enabled:
+            from bot.dingtalk.cards import doctor_line
+
             report(await _dingtalk(settings, probe))
+            report(Check("dingtalk cards", *doctor_line(settings)))
         report(await _asr(settings, probe))
         if probe.server_times:
             report(_clock(settings, *probe.server_times[0]))

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     dingtalk_mode: Literal["http", "stream"] = "http"
     dingtalk_api_base: str = "https://api.dingtalk.com"
     dingtalk_oapi_base: str = "https://oapi.dingtalk.com"
+    # An interactive-card template (卡片平台, deploy/dingtalk/card_template.md); without it cards
+    # are markdown with reply links.
+    dingtalk_card_template_id: str | None = None
+    # HTTP mode: where DingTalk reaches this server (https://bot.example.com); card clicks are
+    # registered to <this>/dingtalk/card/callback at start-up. Stream mode needs none.
+    dingtalk_public_url: str | None = None
 
     asr_engine: AsrEngine = "faster-whisper"
     asr_model: str = "base"

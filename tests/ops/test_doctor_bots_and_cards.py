@@ -1,4 +1,4 @@
-"""`salesbot doctor` and the 智能机器人: gateway reachable OK, a closed port FAIL, no subscribe."""
+"""`salesbot doctor`: the 智能机器人 gateway (never subscribing) and the DingTalk card mode."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from tests.fakes.wecom_bot_gateway import FakeBotGateway
 from tests.ops.cluster import free_port
+from tests.ops.fake_tokens import FakeTokens, dingtalk_env
 from tests.ops.test_doctor import doctor, line_of
 from tests.wecom_bot.conftest import BOT_ID, BOT_SECRET
 
@@ -55,3 +56,21 @@ async def test_a_bot_id_without_its_secret_is_a_configuration_error(
 
     assert code == 1
     assert "SALESBOT_WECOM_BOT_SECRET" in line
+
+
+async def test_a_card_template_in_http_mode_without_a_public_url_fails_and_says_why(
+    clean_env: pytest.MonkeyPatch, sqlite_url: str, fake_tokens: FakeTokens
+) -> None:
+    clean_env.setenv("SALESBOT_DATABASE_URL", sqlite_url)
+    for key, value in dingtalk_env(fake_tokens.base_url).items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("SALESBOT_DINGTALK_MODE", "http")
+    clean_env.setenv("SALESBOT_DINGTALK_CARD_TEMPLATE_ID", "tpl.schema")
+
+    code, lines = await doctor()
+
+    assert code == 1
+    assert "SALESBOT_DINGTALK_PUBLIC_URL" in line_of(lines, "dingtalk cards")
+    clean_env.setenv("SALESBOT_DINGTALK_PUBLIC_URL", "https://bot.example.com")
+    code, lines = await doctor()
+    assert line_of(lines, "dingtalk cards").startswith("OK   dingtalk cards: interactive cards")
