@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import commitments
+from handlers import attachments, commitments
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -107,6 +107,9 @@ async def record_note(
     *log, hint = format_log(extraction, ctx.tz, now=now)  # its last line: how to correct (改 …)
     log += await _commitment_from(db, ctx, user, customer, extraction, followup, message_id)
     log += _stage_from(db, ctx, user, customer, extraction)
+    log += await attachments.onto_followup(
+        db, user_id=user.id, followup_id=followup.id, now=now, tz=ctx.tz
+    )
     return [f"已记录跟进（{customer.name}）：", *log, hint], followup
 
 

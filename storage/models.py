@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -250,3 +251,27 @@ class HandledEvent(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime]
     replies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Attachment(Base):
+    """What a user sent besides words: a picture, file, video or place (a visit check-in).
+
+    Kept when it arrives; a check-in or picture without a task waiting for it goes onto the
+    sender's next follow-up (followup_id), a task's evidence onto the task (task_id).
+    """
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10))  # image | file | video | location | link
+    media_id: Mapped[str | None] = mapped_column(String(300))  # the platform's reference
+    label: Mapped[str] = mapped_column(Text, default="")  # file name, place, link title and URL
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    at: Mapped[datetime]
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+
+    __table_args__ = (UniqueConstraint("platform", "message_id", "kind"),)

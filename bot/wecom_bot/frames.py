@@ -107,8 +107,9 @@ def _message(body: dict[str, Any], base: dict[str, Any]) -> Event:
         # The media id is the message's own: its url and key stay in the stored frame (a task's
         # evidence column holds 200 characters; a url alone can be longer).
         media = base["message_id"] if media_ref(part) else None
-        event_kind = EventKind.IMAGE if kind == "image" else EventKind.UNSUPPORTED
-        return Event(**base, kind=event_kind, media_id=media, media_format=kind)
+        event_kind = EventKind.IMAGE if kind == "image" else EventKind.FILE
+        name = str(part.get("filename") or part.get("file_name") or "")
+        return Event(**base, kind=event_kind, media_id=media, media_format=kind, text=name)
     if kind == "mixed":
         texts, media = [], None
         for item in part.get("msg_item") or []:
