@@ -21,5 +21,7 @@ def help_text(routes: Mapping[str, HasUsage], aliases: Mapping[str, str]) -> str
         alias = f"（{'/'.join(english[word])}）" if word in english else ""
         lines.append(f"• {route.usage}{alias}")
     lines.append("也可以直接发语音说跟进情况，我会整理成跟进记录。")
-    lines.append("拜访时发一个位置，就是现场打卡，会记在你的下一条跟进上；图片、文件可作任务卡凭证。")
+    lines.append(
+        "拜访时发一个位置，就是现场打卡，会记在你的下一条跟进上；图片、文件可作任务卡凭证。"
+    )
     return "\n".join(lines)

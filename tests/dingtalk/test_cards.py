@@ -68,7 +68,7 @@ async def _push_task_card(
         db.add(task)
         await db.flush()
         card = task_card(task, QIMING, runtime.settings.tz)
-        await runtime.deliverer.enqueue(db, [Push(RecipientKind.USER, rep.id, card)], now=now)
+        await runtime.outbox_writer.enqueue(db, [Push(RecipientKind.USER, rep.id, card)], now=now)
     return task
 
 

@@ -91,7 +91,7 @@ async def test_a_task_card_goes_out_as_a_card_and_one_tap_accepts_it_and_updates
             ).scalar_one()
             card = task_card(task, QIMING, bot.runtime.settings.tz)
             push = Push(RecipientKind.USER, rep.id, card)
-            await bot.runtime.deliverer.enqueue(db, [push], now=clock.now())
+            await bot.runtime.outbox_writer.enqueue(db, [push], now=clock.now())
         [sent] = await gateway.wait_for(lambda: gateway.sends_to("wanglei"))
         template = sent.body["template_card"]
         assert [b["key"] for b in template["button_list"]] == [
@@ -143,7 +143,7 @@ async def test_a_warning_is_pushed_to_the_teams_bot_group(
         async with sessions() as db, db.begin():
             team = (await db.execute(select(Team))).scalar_one()
             warning = Push(RecipientKind.TEAM, team.id, Reply(f"⚠️ {QIMING} 在「意向」停留 9 天"))
-            await bot.runtime.deliverer.enqueue(db, [warning], now=clock.now())
+            await bot.runtime.outbox_writer.enqueue(db, [warning], now=clock.now())
         [sent] = await gateway.wait_for(lambda: gateway.sends_to(GROUP))
     assert "停留 9 天" in content_of(sent)
 
@@ -164,7 +164,7 @@ async def test_a_card_is_a_template_card_and_enter_chat_gets_no_answer(
                 await db.execute(select(User).where(User.wecom_userid == "wanglei"))
             ).scalar_one()
             card = Card("c-1", "标题", ("第一行",))
-            await bot.runtime.deliverer.enqueue(
+            await bot.runtime.outbox_writer.enqueue(
                 db, [Push(RecipientKind.USER, rep.id, card)], now=clock.now()
             )
         [sent] = await gateway.wait_for(lambda: gateway.sends_to("wanglei"))
