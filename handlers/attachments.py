@@ -88,6 +88,13 @@ async def onto_followup(
     return lines
 
 
+async def release(db: AsyncSession, *, followup_id: int) -> None:
+    """An undone follow-up gives its attachments back (the next follow-up takes them)."""
+    await db.execute(
+        update(Attachment).where(Attachment.followup_id == followup_id).values(followup_id=None)
+    )
+
+
 async def claim(db: AsyncSession, event: Event, *, kind: str, task_id: int) -> None:
     """The attachment of this message is the evidence of this task."""
     await db.execute(

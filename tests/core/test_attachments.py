@@ -119,3 +119,14 @@ async def test_a_link_is_kept_as_text_and_the_same_message_twice_is_kept_once(
     [kept] = await _attachments(team)
     assert answer == "已收下链接「启明招标公告」，会记在你的下一条跟进上。"
     assert kept.label == "启明招标公告\nhttps://example.com/bid/42"
+
+
+async def test_undoing_the_followup_gives_its_check_in_back_for_the_next_one(
+    team: SeededTeam,
+) -> None:
+    await team.send(_with(team.event("王磊", "文三路 90 号"), kind=EventKind.LOCATION))
+    await team.send(team.event("王磊", "跟进 启明 现场演示"))
+    [undone] = await team.send(team.event("王磊", "撤销"))
+    [again] = await team.send(team.event("王磊", "跟进 启明 现场演示顺利，客户要报价"))
+    assert "撤销" in undone or "已" in undone
+    assert "现场打卡" in again

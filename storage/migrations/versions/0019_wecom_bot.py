@@ -1,7 +1,7 @@
 """teams.wecom_bot_chatid (the 智能机器人's group chat); attachments (pictures, files, check-ins)
 
 Revision ID: 0019
-Revises: 0001
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0019"
-down_revision = "0001"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
@@ -35,9 +35,14 @@ def upgrade() -> None:
         sa.Column("followup_id", sa.Integer(), nullable=True),
         sa.Column("task_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["followup_id"], ["followups.id"], name=op.f("fk_attachments_followup_id_followups")
+            ["followup_id"],
+            ["followups.id"],
+            name=op.f("fk_attachments_followup_id_followups"),
+            ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name=op.f("fk_attachments_task_id_tasks")),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name=op.f("fk_attachments_task_id_tasks"), ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_attachments_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
         sa.UniqueConstraint(
