@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import (
+    attachments,
     commitments,
     corrections,
     customer_card,
@@ -160,6 +161,20 @@ ALIASES: dict[str, str] = {
 UNSUPPORTED = "暂不支持该消息类型，请发文字或语音。发「帮助」查看可用命令。"
 
 
+async def image_evidence(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """An image: a 签收 waiting for its receipt photo first, else a task card's evidence."""
+    receipt = await money_steps.attach_receipt(db, cmd, ctx)
+    return receipt if receipt is not None else await tasks.attach_image(cmd, db, ctx)
+
+
+ATTACHMENT_ROUTES: dict[EventKind, Handler] = {
+    EventKind.IMAGE: image_evidence,
+    EventKind.FILE: tasks.attach_file,
+    EventKind.LOCATION: attachments.check_in,
+    EventKind.LINK: attachments.keep_link,
+}
+
+
 async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """Handle one event in the caller's transaction; the same message id twice → nothing."""
     structlog.contextvars.bind_contextvars(platform=event.platform, message_id=event.message_id)
@@ -212,10 +227,12 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         raise UserError("你的账号已停用，客户和任务已移交。如有疑问请联系主管")
     if event.kind == EventKind.ENTER:
         return []
-    if event.kind == EventKind.IMAGE:
-        return await _run(image_evidence, Command(event, user, "", ""), db, ctx)
+    if event.kind in ATTACHMENT_ROUTES:
+        return await _run(ATTACHMENT_ROUTES[event.kind], Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
+    if event.media_id and event.kind == EventKind.TEXT:  # words with a picture (richText, mixed)
+        await attachments.keep(db, event, user, kind="image")
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
         if event.is_group:
@@ -227,12 +244,6 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
     if ROLE_RANK[Role(user.role)] < ROLE_RANK[route.needs]:
         raise NotAllowed(f"「{word}」只有{_role_label(route.needs)}可以使用")
     return await _run(route.handler, Command(event, user, word, rest), db, ctx)
-
-
-async def image_evidence(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """An image: a 签收 waiting for its receipt photo first, else a task card's evidence."""
-    receipt = await money_steps.attach_receipt(db, cmd, ctx)
-    return receipt if receipt is not None else await tasks.attach_image(cmd, db, ctx)
 
 
 async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -251,6 +262,7 @@ async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -
 async def find_sender(db: AsyncSession, event: Event) -> User | None:
     column = {
         Platform.WECOM: User.wecom_userid,
+        Platform.WECOM_BOT: User.wecom_userid,
         Platform.DINGTALK: User.dingtalk_userid,
         Platform.SHELL: User.name,
     }[event.platform]

@@ -46,7 +46,12 @@ async def import_teams(db: AsyncSession, batch: Batch, ctx: Context) -> None:
                     row, "regions 每个地区最多 50 个字符 (a region is at most 50 characters)"
                 )
             values["regions"] = regions or None
-        for column in ("dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"):
+        for column in (
+            "dingtalk_conversation_id",
+            "dingtalk_webhook",
+            "dingtalk_secret",
+            "wecom_bot_chatid",
+        ):
             if row.has(column):
                 values[column] = row.get(column) or None
         wanted.append((row, values))
@@ -75,6 +80,7 @@ def _team_view(team: Team) -> dict[str, Any]:
         "dingtalk_webhook": team.dingtalk_webhook,
         "dingtalk_secret": team.dingtalk_secret,  # masked in the audit row
         "regions": list(team.regions) if team.regions else None,
+        "wecom_bot_chatid": team.wecom_bot_chatid,
     }
 
 
