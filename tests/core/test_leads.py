@@ -224,3 +224,11 @@ async def test_a_bad_lead_file_imports_nothing_and_names_each_line(regions: Seed
     assert "电话「abc」" in lines[3]
     assert await regions.count(Lead) == 0
     assert await regions.count(Customer, Customer.name == "宁波甬江港务") == 0
+
+
+async def test_undo_takes_back_contacted(regions: SeededTeam) -> None:
+    result = await post(regions, "杭州云栖科技")
+    await regions.talk("王磊", f"已联系 L{result.lead.id}")
+    assert "已撤销：已联系" in await regions.talk("王磊", "撤销")
+    async with regions.sessions() as db:
+        assert (await db.get_one(Lead, result.lead.id)).first_touched_at is None

@@ -174,3 +174,22 @@ async def test_a_plan_cannot_change_after_money_came_in(team: SeededTeam) -> Non
     await team.talk("王磊", "回款 启明 1万")
     answer = await team.talk("王磊", "签约 启明 金额 40万 到期 2028-06-30")
     assert "合同已有回款，分期计划不能再改" in answer
+
+
+async def test_undo_takes_back_an_invoice_and_a_payment_on_the_plan(team: SeededTeam) -> None:
+    await team.talk("王磊", SIGN)
+    await team.talk("王磊", "开票 启明 快递 SF1")
+    assert "已撤销：开票（杭州启明科技有限公司）" in await team.talk("王磊", "撤销")
+    [first, *_] = await receivables(team)
+    assert (first.step, first.invoice_ref) == (ReceivableStep.ARCHIVED, None)
+    await team.talk("王磊", "回款 启明 5万")
+    assert "回款计划已恢复" in await team.talk("王磊", "撤销")
+    [first, *_] = await receivables(team)
+    assert first.paid_yuan == 0
+
+
+async def test_undoing_a_signing_drops_its_plan(team: SeededTeam) -> None:
+    await team.talk("王磊", SIGN)
+    assert "合同金额和回款计划已删除" in await team.talk("王磊", "撤销")
+    assert await team.count(Contract) == 0
+    assert await receivables(team) == []
