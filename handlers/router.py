@@ -19,6 +19,7 @@ from handlers import (
     tasks,
     voice,
 )
+from handlers.board import chat as board_chat
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
@@ -79,6 +80,12 @@ ROUTES: dict[str, Route] = {
         "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
         needs=Role.MANAGER,
     ),
+    "看板": Route(board_chat.board_link, "看板　打开销售作战室（网页，一次性登录链接）"),
+    "大屏": Route(
+        board_chat.screens,
+        "大屏 新建 <名称> / 大屏 列表 / 大屏 撤销 <编号>　会议室大屏（只读，自动刷新）",
+        needs=Role.DIRECTOR,
+    ),
     "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
 }
 ALIASES: dict[str, str] = {
@@ -100,6 +107,8 @@ ALIASES: dict[str, str] = {
     "why": "为什么",
     "mine": "我的",
     "offboard": "停用",
+    "board": "看板",
+    "screen": "大屏",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",

@@ -1,0 +1,113 @@
+"""Overdue commitments and receivables on the 作战室: what was promised or owed and is late."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from handlers.board.scope import Scope
+from storage.models import (
+    Commitment,
+    CommitmentStatus,
+    Customer,
+    CustomerEvent,
+    EventKind,
+    User,
+)
+
+SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueCommitment:
+    code: str
+    customer_id: int
+    customer: str
+    owner: str
+    what: str
+    due_at: datetime
+    days_late: int
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueReceivable:
+    customer_id: int
+    customer: str
+    owner: str
+    signed_at: datetime
+    due_on: datetime
+    amount_yuan: Decimal | None
+    days_late: int
+
+
+async def overdue_commitments(
+    db: AsyncSession, scope: Scope, *, now: datetime, limit: int = SHOWN
+) -> tuple[int, list[OverdueCommitment]]:
+    where = [
+        Commitment.status == CommitmentStatus.OPEN,
+        Commitment.due_at < now,
+        scope.customers(),
+    ]
+    base = select(Commitment).join(Customer, Customer.id == Commitment.customer_id).where(*where)
+    total = int((await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one())
+    stmt = (
+        select(Commitment.code, Customer.id, Customer.name, User.name, Commitment.what)
+        .add_columns(Commitment.due_at)
+        .join(Customer, Customer.id == Commitment.customer_id)
+        .outerjoin(User, User.id == Commitment.owner_id)
+        .where(*where)
+        .order_by(Commitment.due_at)
+        .limit(limit)
+    )
+    rows = [
+        OverdueCommitment(code, cid, cname, owner or "", what, due, (now - due).days)
+        for code, cid, cname, owner, what, due in (await db.execute(stmt)).all()
+    ]
+    return total, rows
+
+
+async def overdue_receivables(
+    db: AsyncSession, scope: Scope, *, now: datetime, limit: int = SHOWN
+) -> tuple[int, list[OverdueReceivable]]:
+    """Signed contracts with a payment term that has run out and no payment since signing."""
+    paid = aliased(CustomerEvent)
+    signed = CustomerEvent
+    no_payment = ~exists().where(
+        paid.customer_id == signed.customer_id,
+        paid.kind == EventKind.PAYMENT_RECEIVED,
+        paid.occurred_at >= signed.occurred_at,
+    )
+    stmt = (
+        select(signed, Customer.name, User.name)
+        .join(Customer, Customer.id == signed.customer_id)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(
+            and_(signed.kind == EventKind.CONTRACT_SIGNED, signed.payment_term_days.is_not(None)),
+            signed.occurred_at < now,
+            no_payment,
+            scope.customers(),
+        )
+        .order_by(signed.occurred_at)
+    )
+    out: list[OverdueReceivable] = []
+    for event, name, owner in (await db.execute(stmt)).all():
+        due = event.occurred_at + timedelta(days=event.payment_term_days or 0)
+        if due >= now:
+            continue
+        out.append(
+            OverdueReceivable(
+                event.customer_id,
+                name,
+                owner or "",
+                event.occurred_at,
+                due,
+                event.amount_yuan,
+                (now - due).days,
+            )
+        )
+    return len(out), out[:limit]
