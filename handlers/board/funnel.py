@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from config.rules import Rules
 from handlers.board.scope import Scope
 from storage.models import Customer, Followup, StageChange
+from storage.upsert import dialect_name
 
 CONVERSION_WINDOW = timedelta(days=90)
 
@@ -57,34 +59,62 @@ async def _stage_counts(db: AsyncSession, scope: Scope) -> dict[str, int]:
 
 
 async def _stage_amounts(db: AsyncSession, scope: Scope) -> dict[str, Decimal]:
-    ranked = (
-        select(
-            Followup.customer_id,
-            Followup.amount_yuan,
-            func.row_number()
-            .over(partition_by=Followup.customer_id, order_by=Followup.created_at.desc())
-            .label("n"),
+    """Each customer's most recently mentioned amount (a partial index keeps this a scan of the
+    follow-ups that name one), summed per stage."""
+    if dialect_name(db) == "postgresql":
+        latest = (
+            distinct_on_customer(select(Followup.customer_id, Followup.amount_yuan))
+            .where(Followup.amount_yuan.is_not(None))
+            .order_by(Followup.customer_id.desc(), Followup.created_at.desc())
+            .subquery()
         )
-        .where(Followup.amount_yuan.is_not(None))
-        .subquery()
-    )
+        on = latest.c.customer_id == Customer.id
+    else:
+        latest = (
+            select(
+                Followup.customer_id,
+                Followup.amount_yuan,
+                func.row_number()
+                .over(partition_by=Followup.customer_id, order_by=Followup.created_at.desc())
+                .label("n"),
+            )
+            .where(Followup.amount_yuan.is_not(None))
+            .subquery()
+        )
+        on = and_(latest.c.customer_id == Customer.id, latest.c.n == 1)
     stmt = (
-        select(Customer.stage, func.sum(ranked.c.amount_yuan))
-        .join(ranked, and_(ranked.c.customer_id == Customer.id, ranked.c.n == 1))
+        select(Customer.stage, func.sum(latest.c.amount_yuan))
+        .join(latest, on)
         .where(scope.customers())
         .group_by(Customer.stage)
     )
     return {stage: Decimal(str(total)) for stage, total in (await db.execute(stmt)).all()}
 
 
+def distinct_on_customer(stmt: Any) -> Any:
+    """DISTINCT ON (customer_id): SQLAlchemy 2.1 spells it as an extension, 2.0 as distinct()."""
+    try:
+        from sqlalchemy.dialects.postgresql import distinct_on
+    except ImportError:  # SQLAlchemy 2.0
+        return stmt.distinct(Followup.customer_id)
+    return stmt.ext(distinct_on(Followup.customer_id))
+
+
 async def _conversion(
     db: AsyncSession, scope: Scope, rules: Rules, *, since: datetime
 ) -> tuple[dict[str, int], dict[str, int]]:
+    """Of the customers that entered a stage in the window, how many moved on (not to 丢单)."""
     entry, onward = aliased(StageChange), aliased(StageChange)
     order = {name: i for i, name in enumerate(rules.stage_names)}
+    forward = case(order, value=onward.to_stage, else_=-1) > case(
+        order, value=entry.to_stage, else_=99
+    )
     stmt = (
-        select(entry.to_stage, entry.customer_id, onward.to_stage)
-        .join(Customer, Customer.id == entry.customer_id)
+        select(
+            entry.to_stage,
+            func.count(distinct(entry.customer_id)),
+            func.count(distinct(case((forward, entry.customer_id)))),
+        )
         .outerjoin(
             onward,
             and_(
@@ -94,44 +124,64 @@ async def _conversion(
                 onward.to_stage != rules.lost_stage,
             ),
         )
-        .where(entry.at >= since, scope.customers())
+        .where(entry.at >= since)
+        .group_by(entry.to_stage)
     )
-    entered: dict[str, set[int]] = {}
-    advanced: dict[str, set[int]] = {}
-    for stage, customer_id, moved_to in (await db.execute(stmt)).all():
-        entered.setdefault(stage, set()).add(customer_id)
-        if moved_to is not None and order.get(moved_to, -1) > order.get(stage, 99):
-            advanced.setdefault(stage, set()).add(customer_id)
-    return (
-        {s: len(ids) for s, ids in entered.items()},
-        {s: len(ids) for s, ids in advanced.items()},
-    )
+    if not scope.sees_everything:
+        stmt = stmt.join(Customer, Customer.id == entry.customer_id).where(scope.customers())
+    rows = (await db.execute(stmt)).all()
+    return {s: int(n) for s, n, _ in rows}, {s: int(a) for s, _, a in rows}
 
 
 async def _median_days(db: AsyncSession, scope: Scope, *, since: datetime) -> dict[str, float]:
     """Days between entering a stage and leaving it, for the moves out of it in the window."""
-    entry, leave = aliased(StageChange), aliased(StageChange)
-    latest_entry = (
-        select(func.max(entry.at))
-        .where(
-            entry.customer_id == leave.customer_id,
-            entry.to_stage == leave.from_stage,
-            entry.at <= leave.at,
+    moved = select(StageChange.customer_id).where(
+        StageChange.at >= since, StageChange.from_stage.is_not(None)
+    )
+    if not scope.sees_everything:
+        moved = moved.join(Customer, Customer.id == StageChange.customer_id).where(
+            scope.customers()
         )
-        .scalar_subquery()
+    history = (
+        select(
+            StageChange.from_stage,
+            StageChange.at,
+            func.lag(StageChange.at)
+            .over(partition_by=StageChange.customer_id, order_by=(StageChange.at, StageChange.id))
+            .label("entered_at"),
+        )
+        .where(StageChange.customer_id.in_(moved))
+        .subquery()
     )
-    stmt = (
-        select(leave.from_stage, leave.at, latest_entry)
-        .join(Customer, Customer.id == leave.customer_id)
-        .where(leave.at >= since, leave.from_stage.is_not(None), scope.customers())
-    )
+    in_window = and_(history.c.at >= since, history.c.from_stage.is_not(None))
+    if dialect_name(db) == "postgresql":
+        days = func.extract("epoch", history.c.at - history.c.entered_at) / 86400.0
+        stmt = (
+            select(
+                history.c.from_stage,
+                func.percentile_cont(0.5).within_group(days),
+            )
+            .where(in_window, history.c.entered_at.is_not(None))
+            .group_by(history.c.from_stage)
+        )
+        return {
+            stage: round(float(median), 1)
+            for stage, median in (await db.execute(stmt)).all()
+            if median is not None
+        }
     spans: dict[str, list[float]] = {}
-    for stage, left_at, entered_at in (await db.execute(stmt)).all():
-        if entered_at is None or stage is None:
+    stmt = select(history.c.from_stage, history.c.at, history.c.entered_at).where(in_window)
+    for row in (await db.execute(stmt)).all():
+        stage: str | None = row[0]
+        if row[2] is None or stage is None:
             continue
-        if isinstance(entered_at, str):  # SQLite hands back a scalar subquery's text as is
-            entered_at = datetime.fromisoformat(entered_at).replace(tzinfo=left_at.tzinfo)
-        if entered_at.tzinfo is None:
-            entered_at = entered_at.replace(tzinfo=left_at.tzinfo)
-        spans.setdefault(stage, []).append((left_at - entered_at).total_seconds() / 86400)
+        left, entered = _aware(row[1]), _aware(row[2])
+        spans.setdefault(stage, []).append((left - entered).total_seconds() / 86400)
     return {stage: round(statistics.median(days), 1) for stage, days in spans.items()}
+
+
+def _aware(value: datetime | str) -> datetime:
+    # A window function's value comes back raw on SQLite: naive UTC text.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,23 +1,25 @@
 """红黄绿灯: customers past their stage's stall threshold, with the reason in plain words.
 
-The light is the chat's (`handlers.stall`: the same clock, thresholds and grace as `我的`); SQL
-first narrows 100k customers to those whose clock started longer ago than the threshold.
+The light is the chat's (`handlers.stall.stall_state`: the same clock start, thresholds, grace
+and business days as `我的`), turned into one cut-off time per stage and light so that SQL can
+count 100k customers without loading them: "elapsed > N days" is "the clock started before X".
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, case, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
 from handlers.board.scope import Scope
-from handlers.stall import Light, StallState, stall_clock_start
-from handlers.workdays import workdays_between
+from handlers.stall import Light, elapsed_days
+from handlers.workdays import is_workday
+from storage.base import UTCDateTime
 from storage.models import Customer, User
 
 SHOWN = 60  # rows on the board; the counts cover them all
@@ -30,10 +32,18 @@ class LitCustomer:
     owner: str
     stage: str
     light: Light
-    days: int  # days the stall clock has run
+    days: int  # days the stall clock has run (working days where the stage says so)
     over_days: int  # of which past the threshold
     reason: str
     since: datetime  # the clock's start
+
+
+@dataclass(frozen=True, slots=True)
+class StageLights:
+    stage: str
+    total: int
+    red: int
+    yellow: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,101 +52,164 @@ class Lights:
     yellow: int
     green: int
     rows: list[LitCustomer]  # red first, longest first, at most SHOWN
+    by_stage: list[StageLights]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    stage: str
+    threshold: int
+    business: bool
+    yellow_before: datetime  # a clock that started before this is at least yellow
+    red_before: datetime
+
+
+def clock_start() -> ColumnElement[Any]:
+    """handlers.stall.stall_clock_start in SQL: the latest of entry, evidence and a due step."""
+    entered, evidence, step = (
+        Customer.stage_entered_at,
+        Customer.last_evidence_at,
+        Customer.next_step_due_at,
+    )
+    with_evidence = case((evidence > entered, evidence), else_=entered)
+    return case((step > with_evidence, step), else_=with_evidence)
+
+
+def _cuts(rules: Rules, *, now: datetime, tz: ZoneInfo) -> list[_Cut]:
+    grace = rules.escalation.grace_days
+    out = []
+    for stage in rules.stages:
+        if stage.stall_days is None or stage.terminal:
+            continue
+        yellow_n, red_n = stage.stall_days + 1, stage.stall_days + grace + 1
+        if stage.business_days:
+            yellow, red = _workday_cut(yellow_n, now, tz), _workday_cut(red_n, now, tz)
+        else:  # (now - start).days >= n  ⇔  start <= now - n days
+            yellow = now - timedelta(days=yellow_n) + timedelta(microseconds=1)
+            red = now - timedelta(days=red_n) + timedelta(microseconds=1)
+        out.append(_Cut(stage.name, stage.stall_days, stage.business_days, yellow, red))
+    return out
+
+
+def _workday_cut(n: int, now: datetime, tz: ZoneInfo) -> datetime:
+    """Working days in (start's date, today] >= n  ⇔  start's date is before the n-th last one."""
+    day: date = now.astimezone(tz).date()
+    seen = 0
+    while True:
+        if is_workday(day):
+            seen += 1
+            if seen == n:
+                return datetime.combine(day, time(0), tzinfo=tz)
+        day -= timedelta(days=1)
+
+
+def _conditions(cuts: list[_Cut]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(red, red or yellow) as one CASE per light on the stage, so each row is compared once."""
+    if not cuts:
+        return false(), false()
+    start = clock_start()
+    red_before = case({c.stage: _utc(c.red_before) for c in cuts}, value=Customer.stage)
+    lit_before = case({c.stage: _utc(c.yellow_before) for c in cuts}, value=Customer.stage)
+    return start < red_before, start < lit_before
+
+
+def _utc(value: datetime) -> Any:
+    return literal(value, UTCDateTime())
 
 
 async def lights(
     db: AsyncSession, scope: Scope, rules: Rules, *, now: datetime, tz: ZoneInfo, limit: int = SHOWN
 ) -> Lights:
-    total = await _count(db, scope)
-    lit = await lit_customers(db, scope, rules, now=now, tz=tz)
-    red = sum(1 for c in lit if c.light == Light.RED)
-    yellow = len(lit) - red
-    return Lights(red=red, yellow=yellow, green=total - len(lit), rows=lit[:limit])
+    cuts = _cuts(rules, now=now, tz=tz)
+    is_red, is_lit = _conditions(cuts)
+    one = 1
+    stmt = (
+        select(
+            Customer.stage,
+            func.count(),
+            func.coalesce(func.sum(case((is_red, one), else_=0)), 0),
+            func.coalesce(func.sum(case((is_lit, one), else_=0)), 0),
+        )
+        .where(scope.customers())
+        .group_by(Customer.stage)
+    )
+    counts = {stage: (int(n), int(r), int(lit)) for stage, n, r, lit in await _all(db, stmt)}
+    by_stage = [
+        StageLights(
+            name,
+            counts.get(name, (0, 0, 0))[0],
+            counts.get(name, (0, 0, 0))[1],
+            counts.get(name, (0, 0, 0))[2] - counts.get(name, (0, 0, 0))[1],
+        )
+        for name in rules.stage_names
+    ]
+    red = sum(s.red for s in by_stage)
+    yellow = sum(s.yellow for s in by_stage)
+    total = sum(s.total for s in by_stage)
+    rows = await lit_customers(db, scope, rules, now=now, tz=tz, limit=limit, cuts=cuts)
+    return Lights(red=red, yellow=yellow, green=total - red - yellow, rows=rows, by_stage=by_stage)
 
 
 async def lit_customers(
-    db: AsyncSession, scope: Scope, rules: Rules, *, now: datetime, tz: ZoneInfo
+    db: AsyncSession,
+    scope: Scope,
+    rules: Rules,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    limit: int | None = None,
+    cuts: list[_Cut] | None = None,
 ) -> list[LitCustomer]:
-    """Every red and yellow customer in scope, red first, the longest stalled first."""
-    stalls = {s.name: s for s in rules.stages if s.stall_days is not None and not s.terminal}
-    if not stalls:
-        return []
-    candidates: list[ColumnElement[bool]] = []
-    for name, stage in stalls.items():
-        cut = now - timedelta(days=stage.stall_days or 0)  # business days are never fewer
-        candidates.append(
-            and_(
-                Customer.stage == name,
-                Customer.stage_entered_at < cut,
-                or_(Customer.last_evidence_at.is_(None), Customer.last_evidence_at < cut),
-                or_(Customer.next_step_due_at.is_(None), Customer.next_step_due_at < cut),
-            )
-        )
+    """Red and yellow customers in scope, red first, the longest stalled first."""
+    cuts = cuts if cuts is not None else _cuts(rules, now=now, tz=tz)
+    by_stage = {c.stage: c for c in cuts}
+    is_red, is_lit = _conditions(cuts)
+    start = clock_start()
     stmt = (
         select(
-            Customer.id,
-            Customer.name,
-            Customer.stage,
-            Customer.stage_entered_at,
-            Customer.last_evidence_at,
-            Customer.next_step_due_at,
-            User.name,
+            Customer.id, Customer.name, Customer.stage, start, User.name, case((is_red, 1), else_=0)
         )
         .outerjoin(User, User.id == Customer.owner_id)
-        .where(or_(*candidates), scope.customers())
+        .where(is_lit, scope.customers())
+        .order_by(case((is_red, 0), else_=1), start, Customer.id)
     )
-    today = now.astimezone(tz).date()
-    grace = rules.escalation.grace_days
-    out: list[LitCustomer] = []
-    for row in (await db.execute(stmt)).all():
-        customer_id, name, stage_name, entered_at, evidence_at, step_due_at, owner = row
-        stage = stalls[stage_name]
-        start = stall_clock_start(
-            Customer(
-                stage_entered_at=entered_at,
-                last_evidence_at=evidence_at,
-                next_step_due_at=step_due_at,
-            )
-        )
-        if stage.business_days:
-            elapsed = _workdays(start.astimezone(tz).date(), today) if now > start else 0
-        else:
-            elapsed = (now - start).days if now > start else 0
-        threshold = stage.stall_days or 0
-        if elapsed <= threshold:
-            continue
-        light = Light.RED if elapsed > threshold + grace else Light.YELLOW
-        state = StallState(light, elapsed, threshold, stage.business_days, start, None)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    out = []
+    for customer_id, name, stage, since, owner, red in await _all(db, stmt):
+        cut = by_stage[stage]
+        since = _aware(since)
+        days = elapsed_days(since, now, tz=tz, business=cut.business)
         out.append(
             LitCustomer(
                 customer_id=customer_id,
                 name=name,
                 owner=owner or "",
-                stage=stage_name,
-                light=light,
-                days=elapsed,
-                over_days=elapsed - threshold,
-                reason=_plain_reason(state, stage_name),
-                since=start,
+                stage=stage,
+                light=Light.RED if red else Light.YELLOW,
+                days=days,
+                over_days=days - cut.threshold,
+                reason=_plain_reason(stage, days, cut),
+                since=since,
             )
         )
     out.sort(key=lambda c: (c.light != Light.RED, -c.over_days, c.customer_id))
     return out
 
 
-def _plain_reason(state: StallState, stage: str) -> str:
-    unit = "个工作日" if state.business_days else "天"
-    return (
-        f"在「{stage}」阶段 {state.elapsed_days} {unit}没有新进展"
-        f"（超过 {state.threshold_days} {unit}就该推进）"
-    )
+def _plain_reason(stage: str, days: int, cut: _Cut) -> str:
+    unit = "个工作日" if cut.business else "天"
+    return f"在「{stage}」阶段 {days} {unit}没有新进展（超过 {cut.threshold} {unit}就该推进）"
 
 
-@functools.lru_cache(maxsize=4096)
-def _workdays(start: date, end: date) -> int:
-    return workdays_between(start, end)
+def _aware(value: datetime | str) -> datetime:
+    # A CASE over UTC columns comes back as the dialect's raw value (SQLite: naive text).
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-async def _count(db: AsyncSession, scope: Scope) -> int:
-    stmt = select(func.count()).select_from(Customer).where(scope.customers())
-    return int((await db.execute(stmt)).scalar_one())
+async def _all(db: AsyncSession, stmt: Any) -> list[Any]:
+    return list((await db.execute(stmt)).all())

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
-from handlers.board.lights import LitCustomer, lit_customers
+from handlers.board.lights import LitCustomer, lights
 from handlers.board.periods import weeks_back
 from handlers.board.registry import CommitmentFilter, CommitmentRow, commitments
 from handlers.board.reps import RepRow, rep_rows
@@ -59,22 +59,8 @@ async def rep_page(
     db: AsyncSession, scope: Scope, rep: User, rules: Rules, *, now: datetime, tz: ZoneInfo
 ) -> RepPage:
     """`scope` is already narrowed to this rep."""
-    counts_stmt = (
-        select(Customer.stage, func.count())
-        .where(Customer.owner_id == rep.id, scope.customers())
-        .group_by(Customer.stage)
-    )
-    counts = dict((await db.execute(counts_stmt)).all())
-    lit = await lit_customers(db, scope, rules, now=now, tz=tz)
-    stages = [
-        StageCount(
-            name,
-            int(counts.get(name, 0)),
-            sum(1 for c in lit if c.stage == name and c.light == "red"),
-            sum(1 for c in lit if c.stage == name and c.light == "yellow"),
-        )
-        for name in rules.stage_names
-    ]
+    lit = await lights(db, scope, rules, now=now, tz=tz, limit=60)
+    stages = [StageCount(s.stage, s.total, s.red, s.yellow) for s in lit.by_stage]
     _total, open_rows = await commitments(
         db, scope, state=CommitmentFilter.OPEN, now=now, page_size=200
     )
@@ -94,4 +80,4 @@ async def rep_page(
     for week in weeks_back(TREND_WEEKS, now=now, tz=tz):
         rows = await rep_rows(db, scope, week, now=now)
         trend.append(WeekFigures(week.start, rows[0] if rows else None))
-    return RepPage(rep.id, rep.name, stages, lit[:60], open_rows, tasks, trend)
+    return RepPage(rep.id, rep.name, stages, lit.rows, open_rows, tasks, trend)

@@ -222,3 +222,47 @@ async def test_the_customer_page_shows_the_timeline_and_a_playable_voice_note(
     assert f'src="/media/voice/{note.id}"' in page
     assert "刘总说下周三前给反馈" in page
     assert "创建，阶段 线索" in page
+
+
+async def test_every_light_on_the_board_is_the_chats_light_at_the_boundaries(
+    board: Board, sign_in: SignIn
+) -> None:
+    """Calendar-day and working-day stages, clocks started around each threshold, some with a
+    newer follow-up or a dated next step: the board's counts are stall_state's."""
+    team = board.team
+    now = team.clock.now()
+    async with team.sessions() as db, db.begin():
+        for n in range(60):
+            stage = ("线索", "意向", "方案", "谈判")[n % 4]
+            entered = now - timedelta(days=n * 0.37 + 4)
+            db.add(
+                Customer(
+                    name=f"边界客户{n}",
+                    aliases=[],
+                    owner_id=team.users["王磊"],
+                    stage=stage,
+                    stage_entered_at=entered,
+                    level="B",
+                    health_score=80,
+                    created_at=entered,
+                    last_evidence_at=entered + timedelta(days=1) if n % 5 == 0 else None,
+                    next_step_due_at=(now + timedelta(days=1))
+                    if n % 7 == 0
+                    else (entered + timedelta(hours=30) if n % 3 == 0 else None),
+                )
+            )
+    async with team.sessions() as db:
+        customers = (await db.execute(select(Customer))).scalars().all()
+    expected = [stall_state(c, team.ctx.rules, now=now, tz=SHANGHAI).light for c in customers]
+    client = await sign_in("赵强")
+    page = await (await client.get("/board")).text()
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]+)<', page))
+    assert figures["red"] == str(expected.count(Light.RED))
+    assert figures["yellow"] == str(expected.count(Light.YELLOW))
+    lights_csv = await client.get("/board.csv", params={"table": "lights"})
+    rows = list(csv.reader(io.StringIO((await lights_csv.read()).decode("utf-8-sig"))))[1:]
+    shown = {row[1]: {"红": Light.RED, "黄": Light.YELLOW}[row[0]] for row in rows}
+    lit = {
+        c.name: light for c, light in zip(customers, expected, strict=True) if light != Light.GREEN
+    }
+    assert shown == lit

@@ -68,6 +68,7 @@ def upgrade() -> None:
     op.create_index("ix_board_screens_created_by", "board_screens", ["created_by"])
     # The 作战室 counts by time window and stage over the whole history: these keep it indexed.
     op.create_index("ix_followups_created_at", "followups", ["created_at"])
+    op.create_index("ix_customers_created_at", "customers", ["created_at"])
     op.create_index("ix_stage_history_at", "stage_history", ["at"])
     op.create_index("ix_customer_events_kind_at", "customer_events", ["kind", "occurred_at"])
     op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_id"])
@@ -85,6 +86,7 @@ def downgrade() -> None:
     op.drop_index("ix_audit_log_entity", table_name="audit_log")
     op.drop_index("ix_customer_events_kind_at", table_name="customer_events")
     op.drop_index("ix_stage_history_at", table_name="stage_history")
+    op.drop_index("ix_customers_created_at", table_name="customers")
     op.drop_index("ix_followups_created_at", table_name="followups")
     op.drop_table("board_screens")
     op.drop_table("board_sessions")
