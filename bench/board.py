@@ -1,16 +1,17 @@
 """Bench the web board on PostgreSQL: 100 reps, 100k customers, 1M follow-ups, pages over HTTP.
 
 Usage: python bench/board.py [--customers 100000] [--followups 1000000] [--reps 100]
-                             [--samples 40] [--pg-url URL] [--keep]
+                             [--samples 40] [--pg-url URL] [--keep | --database NAME]
 A scratch database is created next to the one in --pg-url (dropped at the end unless --keep),
 migrated, and filled with COPY: 10 teams of 10 reps with their managers and a director; customers
-in every stage (about 15% stalled past their stage's threshold), their stage history, follow-ups
+in every stage (most won or lost, 30% of the open ones stalled), their stage history, follow-ups
 (5% voice, 10% naming an amount), a commitment each (kept, open, overdue), signings and payments,
 tasks and health-score changes. Then ANALYZE. The board is served in a child process exactly as
 `salesbot serve` mounts it (bot.app.build_app, without the workers and the scheduler, so nothing
 else loads the database while it is timed), and this process signs in through one-time links and
 times each page over HTTP: the 作战室 as director, manager and rep, its ?tv=1 refresh, a random
-customer's page, a rep page and the 承诺登记表. The last line is one JSON object.
+customer's page, a rep page and the 承诺登记表. --database NAME times a database kept by an earlier
+--keep run instead of building one. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from storage.migrate import upgrade_to_head  # noqa: E402
 
 PG_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 STAGES = ("线索", "意向", "方案", "谈判", "成交", "丢单")
-STAGE_SHARE = (0.30, 0.25, 0.18, 0.12, 0.10, 0.05)
-STALE_SHARE = 0.15
+STAGE_SHARE = (0.20, 0.10, 0.06, 0.04, 0.35, 0.25)  # most of a 100k book is won or lost
+STALE_SHARE = 0.30  # of the open customers: past their stage threshold
 NOTES = ("电话沟通了报价，下周三前回复", "上门拜访了采购，周五前发方案", "微信确认了试用安排")
 
 
@@ -99,8 +100,12 @@ async def seed(dsn: str, args: argparse.Namespace, now: datetime) -> dict[str, i
             for n, step in enumerate(path[1:]):
                 at = created + span * moves[n]
                 history.append((cid, STAGES[path[n]], STAGES[step], at))
-            stale = rnd.random() < STALE_SHARE
-            touched = now - timedelta(days=rnd.uniform(8, 60) if stale else rnd.uniform(0, 6))
+            if stage_index >= 4:  # won or lost: last touched any time this year
+                touched = now - timedelta(days=rnd.uniform(0, 365))
+            elif rnd.random() < STALE_SHARE:
+                touched = now - timedelta(days=rnd.uniform(8, 60))
+            else:
+                touched = now - timedelta(days=rnd.uniform(0, 6))
             touched = max(touched, at)
             last_touch.append(touched)
             customers.append(
@@ -302,6 +307,23 @@ async def seed(dsn: str, args: argparse.Namespace, now: datetime) -> dict[str, i
         await conn.close()
 
 
+async def count_rows(dsn: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = {
+            "customers": "customers",
+            "followups": "followups",
+            "stage_moves": "stage_history",
+            "commitments": "commitments",
+            "events": "customer_events",
+            "tasks": "tasks",
+            "users": "users",
+        }
+        return {k: int(await conn.fetchval(f"SELECT count(*) FROM {t}")) for k, t in tables.items()}
+    finally:
+        await conn.close()
+
+
 async def _copy_followups(conn: asyncpg.Connection, batch: list[tuple[Any, ...]]) -> None:
     await conn.copy_records_to_table(
         "followups",
@@ -375,17 +397,22 @@ def p95(values: list[float]) -> float:
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
-    name = f"salesbot_bench_board_{uuid.uuid4().hex[:8]}"
-    await _admin(args.pg_url, f'CREATE DATABASE "{name}"')
+    reuse = args.database is not None
+    name = args.database or f"salesbot_bench_board_{uuid.uuid4().hex[:8]}"
     url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
     url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
     child = None
+    if not reuse:
+        await _admin(args.pg_url, f'CREATE DATABASE "{name}"')
     try:
         engine = create_engine(url)
         await upgrade_to_head(engine)
         await engine.dispose()
         started = time.perf_counter()
-        rows = await seed(_dsn(args.pg_url, name), args, SystemClock().now())
+        if reuse:
+            rows = await count_rows(_dsn(args.pg_url, name))
+        else:
+            rows = await seed(_dsn(args.pg_url, name), args, SystemClock().now())
         seed_s = round(time.perf_counter() - started, 1)
         port = args.port
         child = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
@@ -423,7 +450,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if child is not None:
             child.terminate()
             await asyncio.to_thread(child.wait)
-        if not args.keep:
+        if not args.keep and not reuse:
             await _admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {
         "bench": "board",
@@ -431,7 +458,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "samples": args.samples,
         **rows,
         "seed_s": seed_s,
-        "database": name if args.keep else "dropped",
+        "database": name if args.keep or reuse else "dropped",
         "load_before": load_before,
         "load_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -446,6 +473,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18_180)
     parser.add_argument("--pg-url", default=os.environ.get("SALESBOT_BENCH_PG_URL", PG_URL))
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", default=None, help="time a database kept by --keep")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -16,6 +16,11 @@ def setup_board(app: web.Application, deps: BoardDeps) -> None:
     from bot.web import auth, csv_views, oauth, pages
 
     app[BOARD] = deps
+
+    async def close_cache(_app: web.Application) -> None:
+        await deps.funnel_cache.close()
+
+    app.on_cleanup.append(close_cache)
     app.router.add_get("/board", pages.warroom)
     app.router.add_get("/board.csv", csv_views.warroom_csv)
     app.router.add_get(r"/board/customers/{id:\d+}", pages.customer)

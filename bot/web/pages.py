@@ -21,7 +21,9 @@ from handlers.board.scope import (
     ensure_rep_readable,
     filter_options,
     narrow,
+    sees_all,
 )
+from storage.models import User
 
 MAX_PAGE = 10_000
 
@@ -63,7 +65,9 @@ async def warroom(request: web.Request, db: AsyncSession, viewer: Viewer) -> web
         "teams": teams,
         "rep_options": rep_options,
         "report": await report.live_report(db, scope, now=now, tz=tz),
-        "funnel": await funnel.funnel(db, scope, deps.rules, now=now),
+        "funnel": await funnel.funnel(
+            db, scope, deps.rules, now=now, history=await funnel_history(request, db, scope)
+        ),
         "lights": await lights.lights(db, scope, deps.rules, now=now, tz=tz),
         "reps": await reps.rep_rows(db, scope, window, now=now),
         "grade": reps.grade,
@@ -78,6 +82,26 @@ async def warroom(request: web.Request, db: AsyncSession, viewer: Viewer) -> web
     }
     template = "_warroom_main.html" if request.query.get("fragment") else "warroom.html"
     return render(request, template, context)
+
+
+async def funnel_history(
+    request: web.Request, db: AsyncSession, scope: Scope
+) -> funnel.FunnelHistory:
+    """The scope's 90-day funnel figures, at most a minute old (bot.web.cache)."""
+    deps = request.app[BOARD]
+    viewer_id, team_id, rep_id = scope.viewer.id, scope.team_id, scope.rep_id
+    key = ("all" if sees_all(scope.viewer) else viewer_id, team_id, rep_id)
+
+    async def compute() -> funnel.FunnelHistory:  # the first time: in the request's session
+        return await funnel.funnel_history(db, scope, deps.rules, now=deps.clock.now())
+
+    async def refresh() -> funnel.FunnelHistory:  # later, in the background: its own session
+        async with deps.sessions() as own:
+            viewer = await own.get_one(User, viewer_id)
+            fresh = Scope(viewer, team_id=team_id, rep_id=rep_id)
+            return await funnel.funnel_history(own, fresh, deps.rules, now=deps.clock.now())
+
+    return await deps.funnel_cache.get(key, compute, refresh)
 
 
 @board_page()

@@ -34,20 +34,49 @@ class StageRow:
         return self.advanced_90d / self.entered_90d if self.entered_90d else None
 
 
-async def funnel(db: AsyncSession, scope: Scope, rules: Rules, *, now: datetime) -> list[StageRow]:
-    counts = await _stage_counts(db, scope)
-    amounts = await _stage_amounts(db, scope)
+@dataclass(frozen=True, slots=True)
+class FunnelHistory:
+    """The slow-moving part of the funnel (90 days of moves, every amount ever named)."""
+
+    amounts: dict[str, Decimal]
+    entered: dict[str, int]
+    advanced: dict[str, int]
+    medians: dict[str, float]
+
+
+async def funnel_history(
+    db: AsyncSession, scope: Scope, rules: Rules, *, now: datetime
+) -> FunnelHistory:
     since = now - CONVERSION_WINDOW
     entered, advanced = await _conversion(db, scope, rules, since=since)
-    medians = await _median_days(db, scope, since=since)
+    return FunnelHistory(
+        amounts=await _stage_amounts(db, scope),
+        entered=entered,
+        advanced=advanced,
+        medians=await _median_days(db, scope, since=since),
+    )
+
+
+async def funnel(
+    db: AsyncSession,
+    scope: Scope,
+    rules: Rules,
+    *,
+    now: datetime,
+    history: FunnelHistory | None = None,
+) -> list[StageRow]:
+    """Customers per stage now, with the history's figures (computed here when not given)."""
+    counts = await _stage_counts(db, scope)
+    if history is None:
+        history = await funnel_history(db, scope, rules, now=now)
     return [
         StageRow(
             stage=name,
             customers=counts.get(name, 0),
-            amount_yuan=amounts.get(name, Decimal(0)),
-            entered_90d=entered.get(name, 0),
-            advanced_90d=advanced.get(name, 0),
-            median_days=medians.get(name),
+            amount_yuan=history.amounts.get(name, Decimal(0)),
+            entered_90d=history.entered.get(name, 0),
+            advanced_90d=history.advanced.get(name, 0),
+            median_days=history.medians.get(name),
         )
         for name in rules.stage_names
     ]

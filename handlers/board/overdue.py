@@ -48,19 +48,17 @@ class OverdueReceivable:
 async def overdue_commitments(
     db: AsyncSession, scope: Scope, *, now: datetime, limit: int = SHOWN
 ) -> tuple[int, list[OverdueCommitment]]:
-    where = [
-        Commitment.status == CommitmentStatus.OPEN,
-        Commitment.due_at < now,
-        scope.customers(),
-    ]
-    base = select(Commitment).join(Customer, Customer.id == Commitment.customer_id).where(*where)
-    total = int((await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one())
+    where = [Commitment.status == CommitmentStatus.OPEN, Commitment.due_at < now]
+    count = select(func.count()).select_from(Commitment).where(*where)
+    if not scope.sees_everything:
+        count = count.join(Customer, Customer.id == Commitment.customer_id).where(scope.customers())
+    total = int((await db.execute(count)).scalar_one())
     stmt = (
         select(Commitment.code, Customer.id, Customer.name, User.name, Commitment.what)
         .add_columns(Commitment.due_at)
         .join(Customer, Customer.id == Commitment.customer_id)
         .outerjoin(User, User.id == Commitment.owner_id)
-        .where(*where)
+        .where(*where, scope.customers())
         .order_by(Commitment.due_at)
         .limit(limit)
     )
@@ -83,7 +81,14 @@ async def overdue_receivables(
         paid.occurred_at >= signed.occurred_at,
     )
     stmt = (
-        select(signed, Customer.name, User.name)
+        select(
+            signed.customer_id,
+            signed.occurred_at,
+            signed.payment_term_days,
+            signed.amount_yuan,
+            Customer.name,
+            User.name,
+        )
         .join(Customer, Customer.id == signed.customer_id)
         .outerjoin(User, User.id == Customer.owner_id)
         .where(
@@ -95,19 +100,13 @@ async def overdue_receivables(
         .order_by(signed.occurred_at)
     )
     out: list[OverdueReceivable] = []
-    for event, name, owner in (await db.execute(stmt)).all():
-        due = event.occurred_at + timedelta(days=event.payment_term_days or 0)
+    for customer_id, signed_at, term_days, amount, name, owner in (await db.execute(stmt)).all():
+        due = signed_at + timedelta(days=term_days or 0)
         if due >= now:
             continue
         out.append(
             OverdueReceivable(
-                event.customer_id,
-                name,
-                owner or "",
-                event.occurred_at,
-                due,
-                event.amount_yuan,
-                (now - due).days,
+                customer_id, name, owner or "", signed_at, due, amount, (now - due).days
             )
         )
     return len(out), out[:limit]

@@ -125,13 +125,12 @@ async def _events(
     stmt = (
         select(*columns)
         .select_from(CustomerEvent)
-        .join(Customer, CustomerEvent.customer_id == Customer.id)
-        .where(
-            CustomerEvent.occurred_at >= since,
-            CustomerEvent.kind.in_(list(kinds.values())),
-            scope.customers(),
-        )
+        .where(CustomerEvent.occurred_at >= since, CustomerEvent.kind.in_(list(kinds.values())))
     )
+    if not scope.sees_everything:
+        stmt = stmt.join(Customer, CustomerEvent.customer_id == Customer.id).where(
+            scope.customers()
+        )
     row = list((await db.execute(stmt)).one())
     out: dict[str, list[Decimal]] = {}
     for k_index, name in enumerate(kinds):
