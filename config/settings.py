@@ -71,7 +71,6 @@ class Settings(BaseSettings):
     public_url: str = "http://localhost:8080"
     board_enabled: bool = True
     wecom_oauth_base: str = "https://open.weixin.qq.com"  # WeCom 网页授权 (snsapi_base)
-    dingtalk_login_base: str = "https://login.dingtalk.com"  # DingTalk 免登 (OAuth2 auth code)
 
     # Operational knobs (not in the contract's list, all optional).
     callback_max_bytes: int = Field(default=256 * 1024, gt=0)
