@@ -1,14 +1,14 @@
 """红黄绿灯: customers past their stage's stall threshold, with the reason in plain words.
 
-The light is the chat's (`handlers.stall.stall_state`: the same clock start, thresholds, grace
-and business days as `我的`), turned into one cut-off time per stage and light so that SQL can
-count 100k customers without loading them: "elapsed > N days" is "the clock started before X".
+The light is the chat's (`handlers.stall_clock`: the same clock start, thresholds, grace and
+business days as `我的`), turned into one cut-off time per stage and light (`start_cutoff`) so
+that SQL counts 100k customers without loading them: "elapsed > N days" is "started before X".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
 from handlers.board.scope import Scope
-from handlers.stall import Light, elapsed_days
-from handlers.workdays import is_workday
+from handlers.stall_clock import Light, clock_start_sql, elapsed_days, start_cutoff
 from storage.base import UTCDateTime
 from storage.models import Customer, User
 
@@ -64,50 +63,26 @@ class _Cut:
     red_before: datetime
 
 
-def clock_start() -> ColumnElement[Any]:
-    """handlers.stall.stall_clock_start in SQL: the latest of entry, evidence and a due step."""
-    entered, evidence, step = (
-        Customer.stage_entered_at,
-        Customer.last_evidence_at,
-        Customer.next_step_due_at,
-    )
-    with_evidence = case((evidence > entered, evidence), else_=entered)
-    return case((step > with_evidence, step), else_=with_evidence)
-
-
 def _cuts(rules: Rules, *, now: datetime, tz: ZoneInfo) -> list[_Cut]:
     grace = rules.escalation.grace_days
     out = []
     for stage in rules.stages:
         if stage.stall_days is None or stage.terminal:
             continue
-        yellow_n, red_n = stage.stall_days + 1, stage.stall_days + grace + 1
-        if stage.business_days:
-            yellow, red = _workday_cut(yellow_n, now, tz), _workday_cut(red_n, now, tz)
-        else:  # (now - start).days >= n  ⇔  start <= now - n days
-            yellow = now - timedelta(days=yellow_n) + timedelta(microseconds=1)
-            red = now - timedelta(days=red_n) + timedelta(microseconds=1)
-        out.append(_Cut(stage.name, stage.stall_days, stage.business_days, yellow, red))
+        days, business = stage.stall_days, stage.business_days
+        yellow = start_cutoff(now, days, business=business, tz=tz)
+        red = start_cutoff(now, days + grace, business=business, tz=tz)
+        out.append(_Cut(stage.name, days, business, yellow, red))
     return out
 
 
-def _workday_cut(n: int, now: datetime, tz: ZoneInfo) -> datetime:
-    """Working days in (start's date, today] >= n  ⇔  start's date is before the n-th last one."""
-    day: date = now.astimezone(tz).date()
-    seen = 0
-    while True:
-        if is_workday(day):
-            seen += 1
-            if seen == n:
-                return datetime.combine(day, time(0), tzinfo=tz)
-        day -= timedelta(days=1)
-
-
-def _conditions(cuts: list[_Cut]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _conditions(
+    db: AsyncSession, cuts: list[_Cut]
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """(red, red or yellow) as one CASE per light on the stage, so each row is compared once."""
     if not cuts:
         return false(), false()
-    start = clock_start()
+    start = clock_start_sql(db)
     red_before = case({c.stage: _utc(c.red_before) for c in cuts}, value=Customer.stage)
     lit_before = case({c.stage: _utc(c.yellow_before) for c in cuts}, value=Customer.stage)
     return start < red_before, start < lit_before
@@ -121,7 +96,7 @@ async def lights(
     db: AsyncSession, scope: Scope, rules: Rules, *, now: datetime, tz: ZoneInfo, limit: int = SHOWN
 ) -> Lights:
     cuts = _cuts(rules, now=now, tz=tz)
-    is_red, is_lit = _conditions(cuts)
+    is_red, is_lit = _conditions(db, cuts)
     one = 1
     stmt = (
         select(
@@ -163,8 +138,8 @@ async def lit_customers(
     """Red and yellow customers in scope, red first, the longest stalled first."""
     cuts = cuts if cuts is not None else _cuts(rules, now=now, tz=tz)
     by_stage = {c.stage: c for c in cuts}
-    is_red, is_lit = _conditions(cuts)
-    start = clock_start()
+    is_red, is_lit = _conditions(db, cuts)
+    start = clock_start_sql(db)
     stmt = (
         select(
             Customer.id, Customer.name, Customer.stage, start, User.name, case((is_red, 1), else_=0)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from handlers.stall import Light, stall_state
+from handlers.stall_clock import Light, stall_state
 from storage.models import (
     AuditEntry,
     Commitment,
