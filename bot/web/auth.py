@@ -87,6 +87,16 @@ async def resolve_viewer(request: web.Request, db: AsyncSession, deps: BoardDeps
     return None
 
 
+async def board_session_user(request: web.Request, db: AsyncSession) -> User | None:
+    """The signed-in board user of this request, for other routes that accept a board session
+    (GET /media/voice/<id>); a screen token is not a user and gives None, as does no board."""
+    deps = request.app.get(BOARD)
+    token = _cookie(request, SESSION_COOKIE)
+    if deps is None or not token:
+        return None
+    return await board_auth.session_user(db, token, now=deps.clock.now())
+
+
 def forbidden(request: web.Request, deps: BoardDeps, message: str) -> web.Response:
     return render(request, "message.html", {"title": "无权查看", "message": message}, status=403)
 

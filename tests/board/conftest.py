@@ -64,10 +64,15 @@ class Board:
 
 
 async def start_board(
-    seeded: SeededTeam, settings: Settings, **deps: Any
+    seeded: SeededTeam,
+    settings: Settings,
+    *,
+    routes: list[web.RouteDef] | None = None,
+    **deps: Any,
 ) -> tuple[Board, TestServer]:
     seeded.ctx = dataclasses.replace(seeded.ctx, public_url=settings.public_url)
     app = web.Application()
+    app.router.add_routes(routes or [])
     setup_board(
         app,
         BoardDeps(

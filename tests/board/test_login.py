@@ -177,3 +177,28 @@ async def test_the_board_is_off_when_disabled(team: SeededTeam) -> None:
         assert not [r for r in app.router.resources() if r.canonical.startswith("/board")]
     finally:
         await runtime.close()
+
+
+async def test_other_routes_can_read_the_board_session(team: SeededTeam) -> None:
+    from aiohttp import web
+
+    from bot.web.auth import board_session_user
+
+    seen: list[str | None] = []
+
+    async def probe(request: web.Request) -> web.Response:
+        async with team.sessions() as db:
+            user = await board_session_user(request, db)
+        seen.append(user.name if user else None)
+        return web.Response(text="ok")
+
+    running, server = await start_board(team, board_settings(), routes=[web.get("/probe", probe)])
+    try:
+        client = await running.signed_in("王磊")
+        await client.get("/probe")
+        stranger = await running.client()
+        await stranger.get("/probe")
+    finally:
+        await running.close()
+        await server.close()
+    assert seen == ["王磊", None]
