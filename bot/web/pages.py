@@ -56,6 +56,8 @@ async def warroom(request: web.Request, db: AsyncSession, viewer: Viewer) -> web
     overdue_total, overdue_rows = await overdue.overdue_commitments(db, scope, now=now)
     receivable_total, receivable_rows = await overdue.overdue_receivables(db, scope, now=now)
     weeks = max(1.0, (min(window.end, now) - window.start).total_seconds() / (7 * 86400))
+    lit = await lights.lights(db, scope, deps.rules, now=now, tz=tz)
+    per_stage = {s.stage: s.total for s in lit.by_stage}
     context: dict[str, Any] = {
         "viewer": viewer,
         "tv": request.query.get("tv") == "1" or viewer.is_screen,
@@ -66,9 +68,14 @@ async def warroom(request: web.Request, db: AsyncSession, viewer: Viewer) -> web
         "rep_options": rep_options,
         "report": await report.live_report(db, scope, now=now, tz=tz),
         "funnel": await funnel.funnel(
-            db, scope, deps.rules, now=now, history=await funnel_history(request, db, scope)
+            db,
+            scope,
+            deps.rules,
+            now=now,
+            history=await funnel_history(request, db, scope),
+            counts=per_stage,
         ),
-        "lights": await lights.lights(db, scope, deps.rules, now=now, tz=tz),
+        "lights": lit,
         "reps": await reps.rep_rows(db, scope, window, now=now),
         "grade": reps.grade,
         "weeks": weeks if period != "today" else 1 / 7,

@@ -64,9 +64,12 @@ async def funnel(
     *,
     now: datetime,
     history: FunnelHistory | None = None,
+    counts: dict[str, int] | None = None,
 ) -> list[StageRow]:
-    """Customers per stage now, with the history's figures (computed here when not given)."""
-    counts = await _stage_counts(db, scope)
+    """Customers per stage now, with the history's figures (each computed here when not given:
+    the 作战室 has the counts from its lights query already)."""
+    if counts is None:
+        counts = await _stage_counts(db, scope)
     if history is None:
         history = await funnel_history(db, scope, rules, now=now)
     return [

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from handlers.board.scope import Scope
+from storage.base import UTCDateTime
 from storage.models import (
     Commitment,
     CommitmentStatus,
@@ -19,6 +21,7 @@ from storage.models import (
     EventKind,
     User,
 )
+from storage.upsert import dialect_name
 
 SHOWN = 50
 
@@ -80,6 +83,17 @@ async def overdue_receivables(
         paid.kind == EventKind.PAYMENT_RECEIVED,
         paid.occurred_at >= signed.occurred_at,
     )
+    where = [
+        signed.kind == EventKind.CONTRACT_SIGNED,
+        signed.payment_term_days.is_not(None),
+        signed.occurred_at < now,
+        _term_end(db, signed) < literal(now, UTCDateTime()),
+        no_payment,
+    ]
+    count = select(func.count()).select_from(signed).where(*where)
+    if not scope.sees_everything:
+        count = count.join(Customer, Customer.id == signed.customer_id).where(scope.customers())
+    total = int((await db.execute(count)).scalar_one())
     stmt = (
         select(
             signed.customer_id,
@@ -91,22 +105,24 @@ async def overdue_receivables(
         )
         .join(Customer, Customer.id == signed.customer_id)
         .outerjoin(User, User.id == Customer.owner_id)
-        .where(
-            and_(signed.kind == EventKind.CONTRACT_SIGNED, signed.payment_term_days.is_not(None)),
-            signed.occurred_at < now,
-            no_payment,
-            scope.customers(),
-        )
+        .where(*where, scope.customers())
         .order_by(signed.occurred_at)
+        .limit(limit)
     )
     out: list[OverdueReceivable] = []
     for customer_id, signed_at, term_days, amount, name, owner in (await db.execute(stmt)).all():
         due = signed_at + timedelta(days=term_days or 0)
-        if due >= now:
-            continue
         out.append(
             OverdueReceivable(
                 customer_id, name, owner or "", signed_at, due, amount, (now - due).days
             )
         )
-    return len(out), out[:limit]
+    return total, out
+
+
+def _term_end(db: AsyncSession, signed: type[CustomerEvent]) -> ColumnElement[Any]:
+    """occurred_at + payment_term_days days, in SQL (dialects spell date arithmetic apart)."""
+    if dialect_name(db) == "postgresql":
+        return signed.occurred_at + func.make_interval(0, 0, 0, signed.payment_term_days)
+    days = func.printf("+%d days", signed.payment_term_days)
+    return func.strftime("%Y-%m-%d %H:%M:%f", signed.occurred_at, days)

@@ -266,3 +266,48 @@ async def test_every_light_on_the_board_is_the_chats_light_at_the_boundaries(
         c.name: light for c, light in zip(customers, expected, strict=True) if light != Light.GREEN
     }
     assert shown == lit
+
+
+async def test_overdue_receivables_are_signings_past_their_term_with_no_payment_since(
+    board: Board, sign_in: SignIn
+) -> None:
+    team = board.team
+    now = team.clock.now()
+    ids = team.customers
+    signed, paid = EventKind.CONTRACT_SIGNED, EventKind.PAYMENT_RECEIVED
+    async with team.sessions() as db, db.begin():
+        for customer, days_ago, term, paid_days_ago in (
+            ("宁波海川物流有限公司", 40, 30, None),  # 10 days late
+            ("杭州启明科技有限公司", 40, 30, 35),  # paid since: not owed
+            ("佛山宏达建材", 10, 30, None),  # not due yet
+            ("广州南方电子有限公司", 31, 30, None),  # 1 day late
+        ):
+            db.add(
+                CustomerEvent(
+                    customer_id=ids[customer],
+                    kind=signed,
+                    occurred_at=now - timedelta(days=days_ago),
+                    payment_term_days=term,
+                    amount_yuan=Decimal(100_000),
+                )
+            )
+            if paid_days_ago is not None:
+                db.add(
+                    CustomerEvent(
+                        customer_id=ids[customer],
+                        kind=paid,
+                        occurred_at=now - timedelta(days=paid_days_ago),
+                        amount_yuan=Decimal(50_000),
+                    )
+                )
+    client = await sign_in("赵强")
+    page = await (await client.get("/board")).text()
+    assert "逾期应收 <b>2</b>" in page
+    report = await client.get("/board.csv", params={"table": "receivables"})
+    rows = list(csv.reader(io.StringIO((await report.read()).decode("utf-8-sig"))))[1:]
+    assert [(r[0], r[5]) for r in rows] == [
+        ("宁波海川物流有限公司", "10"),
+        ("广州南方电子有限公司", "1"),
+    ]
+    rep = await sign_in("李娜")  # 海川 is hers, 南方电子 is not
+    assert "逾期应收 <b>1</b>" in await (await rep.get("/board")).text()
