@@ -63,7 +63,9 @@ async def warroom_csv(request: web.Request, db: AsyncSession, viewer: Viewer) ->
     scope = await warroom_scope(request, db, viewer)
     if which == "reps":
         window = windows_for(parse_period(request.query.get("period")), now=now, tz=tz).current
-        table = tables.reps_table(await reps.rep_rows(db, scope, window, now=now))
+        lit = await lights.lights(db, scope, deps.rules, now=now, tz=tz)
+        rows = await reps.rep_rows(db, scope, window, now=now, lit_by_owner=lit.by_owner)
+        table = tables.reps_table(rows)
     elif which == "lights":
         lit = await lights.lit_customers(db, scope, deps.rules, now=now, tz=tz)
         table = tables.lights_table(lit)

@@ -76,7 +76,7 @@ async def warroom(request: web.Request, db: AsyncSession, viewer: Viewer) -> web
             counts=per_stage,
         ),
         "lights": lit,
-        "reps": await reps.rep_rows(db, scope, window, now=now),
+        "reps": await reps.rep_rows(db, scope, window, now=now, lit_by_owner=lit.by_owner),
         "grade": reps.grade,
         "weeks": weeks if period != "today" else 1 / 7,
         "labels": reps.FIGURE_LABELS,

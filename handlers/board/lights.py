@@ -52,6 +52,7 @@ class Lights:
     green: int
     rows: list[LitCustomer]  # red first, longest first, at most SHOWN
     by_stage: list[StageLights]
+    by_owner: dict[int, StageLights]  # per rep: every stage together (stage "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +101,24 @@ async def lights(
     one = 1
     stmt = (
         select(
+            Customer.owner_id,
             Customer.stage,
             func.count(),
             func.coalesce(func.sum(case((is_red, one), else_=0)), 0),
             func.coalesce(func.sum(case((is_lit, one), else_=0)), 0),
         )
         .where(scope.customers())
-        .group_by(Customer.stage)
+        .group_by(Customer.owner_id, Customer.stage)
     )
-    counts = {stage: (int(n), int(r), int(lit)) for stage, n, r, lit in await _all(db, stmt)}
+    counts: dict[str, tuple[int, int, int]] = {}
+    owners: dict[int, tuple[int, int, int]] = {}
+    for owner, stage, n, r, lit in await _all(db, stmt):
+        old = counts.get(stage, (0, 0, 0))
+        counts[stage] = (old[0] + int(n), old[1] + int(r), old[2] + int(lit))
+        if owner is not None:
+            mine = owners.get(owner, (0, 0, 0))
+            owners[owner] = (mine[0] + int(n), mine[1] + int(r), mine[2] + int(lit))
+    by_owner = {o: StageLights("", n, r, lit - r) for o, (n, r, lit) in owners.items()}
     by_stage = [
         StageLights(
             name,
@@ -122,7 +132,14 @@ async def lights(
     yellow = sum(s.yellow for s in by_stage)
     total = sum(s.total for s in by_stage)
     rows = await lit_customers(db, scope, rules, now=now, tz=tz, limit=limit, cuts=cuts)
-    return Lights(red=red, yellow=yellow, green=total - red - yellow, rows=rows, by_stage=by_stage)
+    return Lights(
+        red=red,
+        yellow=yellow,
+        green=total - red - yellow,
+        rows=rows,
+        by_stage=by_stage,
+        by_owner=by_owner,
+    )
 
 
 async def lit_customers(

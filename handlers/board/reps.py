@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.board.lights import StageLights
 from handlers.board.periods import Window
 from handlers.board.scope import Scope, readable_reps
 from storage.models import Commitment, CommitmentStatus, Customer, Followup, Role, Team, User
@@ -49,6 +50,8 @@ class RepRow:
     commitments_due: int
     commitments_kept_on_time: int
     overdue_commitments: int
+    red_customers: int = 0
+    yellow_customers: int = 0
     lead_activation: float | None = None
     action_closure: float | None = None
     penetration: float | None = None
@@ -74,8 +77,15 @@ def grade(figure: str, value: float | None, *, weeks: float = 1.0) -> str:
 
 
 async def rep_rows(
-    db: AsyncSession, scope: Scope, window: Window, *, now: datetime
+    db: AsyncSession,
+    scope: Scope,
+    window: Window,
+    *,
+    now: datetime,
+    lit_by_owner: dict[int, StageLights] | None = None,
 ) -> list[RepRow]:
+    """One row per readable active rep; `lit_by_owner` (the lights query's per-rep counts)
+    spares a count of the customers and adds the red and yellow ones."""
     reps_stmt = (
         select(User.id, User.name, Team.name)
         .outerjoin(Team, Team.id == User.team_id)
@@ -90,9 +100,13 @@ async def rep_rows(
     ids = [r[0] for r in reps]
     if not ids:
         return []
-    customers = await _grouped(
-        db, select(Customer.owner_id, func.count()).where(Customer.owner_id.in_(ids))
-    )
+    if lit_by_owner is None:
+        customers = await _grouped(
+            db, select(Customer.owner_id, func.count()).where(Customer.owner_id.in_(ids))
+        )
+        lit_by_owner = {}
+    else:
+        customers = {owner: s.total for owner, s in lit_by_owner.items()}
     followups = await _grouped(
         db,
         select(Followup.author_id, func.count()).where(
@@ -140,6 +154,8 @@ async def rep_rows(
                 commitments_due=kept.get(user_id, (0, 0))[0],
                 commitments_kept_on_time=kept.get(user_id, (0, 0))[1],
                 overdue_commitments=overdue.get(user_id, 0),
+                red_customers=lit_by_owner[user_id].red if user_id in lit_by_owner else 0,
+                yellow_customers=lit_by_owner[user_id].yellow if user_id in lit_by_owner else 0,
                 lead_activation=getattr(figures, "lead_activation", None),
                 action_closure=getattr(figures, "action_closure", None),
                 penetration=getattr(figures, "penetration", None),

@@ -311,3 +311,26 @@ async def test_overdue_receivables_are_signings_past_their_term_with_no_payment_
     ]
     rep = await sign_in("李娜")  # 海川 is hers, 南方电子 is not
     assert "逾期应收 <b>1</b>" in await (await rep.get("/board")).text()
+
+
+async def test_the_rep_table_counts_each_reps_customers_and_red_ones(
+    board: Board, sign_in: SignIn
+) -> None:
+    await seed_history(board)  # 宏达 (李娜) red, 南方电子 (张伟) yellow
+    client = await sign_in("赵强")
+    response = await client.get("/board.csv", params={"table": "reps"})
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    header, body = rows[0], {r[0]: r for r in rows[1:]}
+    at = {name: header.index(name) for name in ("客户数", "红灯", "黄灯")}
+    async with board.team.sessions() as db:
+        owned = dict(
+            (
+                await db.execute(
+                    select(Customer.owner_id, func.count()).group_by(Customer.owner_id)
+                )
+            ).all()
+        )
+    for name in ("王磊", "李娜", "张伟"):
+        assert body[name][at["客户数"]] == str(owned.get(board.team.users[name], 0)), name
+    assert (body["李娜"][at["红灯"]], body["张伟"][at["黄灯"]]) == ("1", "1")
+    assert (body["王磊"][at["红灯"]], body["王磊"][at["黄灯"]]) == ("0", "0")
