@@ -1,7 +1,7 @@
 """web board: login links, sessions, screens; indexes for the board's aggregate queries
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
