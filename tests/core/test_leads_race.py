@@ -14,6 +14,7 @@ from tests.core.conftest import SeededTeam
 from tests.core.test_leads import company
 
 LEADS = 200
+IN_FLIGHT = 10
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -22,11 +23,13 @@ async def test_two_instances_assigning_200_leads_at_once_never_break_the_cap(
 ) -> None:
     async with team.sessions() as db, db.begin():
         await db.execute(update(Team).values(regions=["华东"]))
-    engines = [create_engine(db_url, pool_size=8) for _ in range(2)]  # two instances
+    # two instances, each with ten requests in flight at a time (a server's connection pool)
+    engines = [create_engine(db_url, pool_size=IN_FLIGHT, pool_timeout=300) for _ in range(2)]
     instances = [make_sessionmaker(engine) for engine in engines]
+    gates = [asyncio.Semaphore(IN_FLIGHT) for _ in range(2)]
 
     async def one(n: int) -> None:
-        async with instances[n % 2]() as db, db.begin():
+        async with gates[n % 2], instances[n % 2]() as db, db.begin():
             data = LeadInput(name=company(n), source="官网表单", region="华东")
             await create_lead(db, team.ctx, data, now=team.clock.now())
 
