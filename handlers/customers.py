@@ -5,19 +5,20 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.chat import Outgoing, Reply
+from handlers.chat import Outgoing, Push, RecipientKind, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
-from handlers.errors import UserError
+from handlers.errors import NotAllowed, UserError
 from handlers.lookup import find_customer
-from handlers.permissions import customers_visible_to
+from handlers.permissions import Access, customers_where, sees_every_team, team_members_of
 from handlers.stages import move_allowed, move_stage
 from handlers.stall import LIGHT_ICON, Light, stall_state
 from storage import audit
-from storage.models import Customer, Role, StageChange
+from storage.models import Commitment, CommitmentStatus, Customer, Role, StageChange, User
 
 LEAD_EXAMPLE = "新客户 杭州启明科技有限公司 A"
 STAGE_EXAMPLE = "阶段 启明科技 方案"
+REASSIGN_EXAMPLE = "改派 启明科技 李娜"
 LEVELS = ("A", "B", "C")
 
 
@@ -81,10 +82,13 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
     target = args[-1]
     if target not in ctx.rules.stage_names:
         raise UserError(f"没有阶段「{target}」，可选：{stages}", example=STAGE_EXAMPLE)
-    customer = await find_customer(db, " ".join(args[:-1]), user=cmd.user, example=STAGE_EXAMPLE)
+    customer = await find_customer(
+        db, " ".join(args[:-1]), user=cmd.user, example=STAGE_EXAMPLE, access=Access.SUPERVISE
+    )
     if customer.stage == target:
         return [Reply(f"「{customer.name}」已经在「{target}」阶段")]
-    if not move_allowed(ctx.rules, customer, target):
+    supervising = customer.owner_id != cmd.user.id
+    if not supervising and not move_allowed(ctx.rules, customer, target):
         raise UserError(
             f"「{customer.name}」不能从「{customer.stage}」改到「{target}」（只能向前推进或改为"
             f"「{ctx.rules.lost_stage}」）",
@@ -92,7 +96,72 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         )
     before = customer.stage
     move_stage(db, customer, target, by=cmd.user, now=ctx.clock.now())
-    return [Reply(f"「{customer.name}」阶段：{before} → {target}")]
+    reply = Reply(f"「{customer.name}」阶段：{before} → {target}")
+    if not supervising or customer.owner_id is None:
+        return [reply]
+    # A supervisor's correction (or a reopen from 丢单): the owner hears it from the bot.
+    told = Push(
+        RecipientKind.USER,
+        customer.owner_id,
+        Reply(f"{cmd.user.name} 把「{customer.name}」的阶段从「{before}」改为「{target}」"),
+    )
+    return [Reply(f"{reply.text}（已通知负责人）"), told]
+
+
+async def reassign(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """改派 <客户> <销售>: a supervisor hands a customer (and its open promises) to another rep."""
+    args = split_args(cmd.rest)
+    if len(args) < 2:
+        raise UserError("请写上客户和新的负责人", example=REASSIGN_EXAMPLE)
+    customer = await find_customer(
+        db, " ".join(args[:-1]), user=cmd.user, example=REASSIGN_EXAMPLE, access=Access.SUPERVISE
+    )
+    to = (
+        await db.execute(select(User).where(User.name == args[-1], User.active.is_(True)))
+    ).scalar_one_or_none()
+    if to is None:
+        raise UserError(f"没有在职的同事「{args[-1]}」", example=REASSIGN_EXAMPLE)
+    scope = await db.execute(
+        select(User.id).where(User.id == to.id, User.id.in_(team_members_of(cmd.user)))
+    )
+    if not sees_every_team(cmd.user) and to.id != cmd.user.id and scope.first() is None:
+        raise NotAllowed(f"「{to.name}」不在你的团队，不能把客户改派给他/她")
+    if customer.owner_id == to.id:
+        return [Reply(f"「{customer.name}」的负责人已经是 {to.name}")]
+    now = ctx.clock.now()
+    before = customer.owner_id
+    customer.owner_id = to.id
+    moved = (
+        (
+            await db.execute(
+                select(Commitment).where(
+                    Commitment.customer_id == customer.id,
+                    Commitment.status == CommitmentStatus.OPEN,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for commitment in moved:
+        commitment.owner_id = to.id
+    audit.record(
+        db,
+        at=now,
+        actor_id=cmd.user.id,
+        action="customer_reassigned",
+        entity="customer",
+        entity_id=customer.id,
+        before={"owner_id": before},
+        after={"owner_id": to.id, "commitments": [c.code for c in moved]},
+    )
+    text = f"{cmd.user.name} 把「{customer.name}」改派给 {to.name}"
+    out: list[Outgoing] = [
+        Reply(f"已把「{customer.name}」改派给 {to.name}，未兑现承诺 {len(moved)} 条随之移交")
+    ]
+    for user_id in {before, to.id} - {None, cmd.user.id}:
+        out.append(Push(RecipientKind.USER, int(user_id or 0), Reply(text)))
+    return out
 
 
 async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -100,7 +169,7 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
     condition = (
         Customer.owner_id == cmd.user.id
         if Role(cmd.user.role) == Role.REP
-        else customers_visible_to(cmd.user)
+        else customers_where(cmd.user, Access.SUPERVISE)
     )
     customers = (
         (await db.execute(select(Customer).where(condition).order_by(Customer.name)))
@@ -114,15 +183,27 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
     order = {Light.RED: 0, Light.YELLOW: 1, Light.GREEN: 2}
     states.sort(key=lambda pair: (order[pair[1].light], -pair[1].elapsed_days))
     counts = {light: sum(1 for _, s in states if s.light == light) for light in Light}
+    supervising = Role(cmd.user.role) != Role.REP
+    owners = await _owner_names(db, [c.owner_id for c in customers]) if supervising else {}
+    title = "团队的客户" if supervising else "我的客户"
     lines = [
-        f"我的客户（{len(states)}）：🔴{counts[Light.RED]} 🟡{counts[Light.YELLOW]} "
+        f"{title}（{len(states)}）：🔴{counts[Light.RED]} 🟡{counts[Light.YELLOW]} "
         f"🟢{counts[Light.GREEN]}"
     ]
     for customer, state in states[:30]:
+        owner = f"｜{owners.get(customer.owner_id or 0, '无负责人')}" if supervising else ""
         lines.append(
-            f"{LIGHT_ICON[state.light]} {customer.name}｜{customer.level}级｜"
+            f"{LIGHT_ICON[state.light]} {customer.name}{owner}｜{customer.level}级｜"
             f"{state.explain(customer.stage)}"
         )
     if len(states) > 30:
         lines.append(f"……另有 {len(states) - 30} 个客户")
     return [Reply("\n".join(lines))]
+
+
+async def _owner_names(db: AsyncSession, ids: list[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await db.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows.all()}

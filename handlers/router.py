@@ -17,6 +17,7 @@ from handlers import (
     followups,
     offboarding_chat,
     tasks,
+    team,
     voice,
 )
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
@@ -74,6 +75,22 @@ ROUTES: dict[str, Route] = {
     "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
     "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
+    "团队": Route(
+        team.show_team,
+        "团队 [团队名|全部]　团队漏斗：各销售各阶段的客户和金额、红黄灯、逾期承诺",
+        needs=Role.MANAGER,
+    ),
+    "团队承诺": Route(
+        team.team_commitments,
+        "团队承诺 [团队名]　团队未兑现的承诺，逾期的在前",
+        needs=Role.MANAGER,
+    ),
+    "简报": Route(team.digest_now, "简报 [团队名|全部]　现在就看今天的简报", needs=Role.MANAGER),
+    "改派": Route(
+        customers.reassign,
+        "改派 <客户> <销售>　把客户（连同未兑现承诺）交给团队里的另一位销售",
+        needs=Role.MANAGER,
+    ),
     "停用": Route(
         offboarding_chat.offboard_from_chat,
         "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
@@ -100,6 +117,10 @@ ALIASES: dict[str, str] = {
     "why": "为什么",
     "mine": "我的",
     "offboard": "停用",
+    "team": "团队",
+    "teamcommitments": "团队承诺",
+    "digest": "简报",
+    "reassign": "改派",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",

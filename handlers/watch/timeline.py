@@ -13,6 +13,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer
+from handlers.permissions import Access
 from handlers.timefmt import format_local
 from handlers.watch.messages import alert_title
 from handlers.watch.snooze import load_alert
@@ -51,7 +52,9 @@ async def explain(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing
         lines = await _alert_lines(db, alert, ctx.tz)
         customer_id = alert.customer_id
     else:
-        customer = await find_customer(db, target, user=cmd.user, example=EXAMPLE)
+        customer = await find_customer(
+            db, target, user=cmd.user, example=EXAMPLE, access=Access.READ
+        )
         lines, customer_id = [], customer.id
     if customer_id is not None:
         customer = await db.get_one(Customer, customer_id)

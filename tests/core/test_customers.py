@@ -146,8 +146,22 @@ async def test_a_followup_restarts_the_stall_clock(team: SeededTeam) -> None:
 
 async def test_the_manager_sees_the_teams_customers_in_mine(team: SeededTeam) -> None:
     answer = await team.talk("陈静", "我的")
-    assert answer.splitlines()[0].startswith("我的客户（4）")
+    assert answer.splitlines()[0].startswith("团队的客户（4）")
     assert "南方电子" not in answer
+    # every line names its owner: a manager's list is not a list of ownerless customers
+    shown = {line.split("｜")[0][2:]: line.split("｜")[1] for line in answer.splitlines()[1:]}
+    assert shown == {
+        "杭州启明科技有限公司": "王磊",
+        "苏州瑞康药业有限公司": "王磊",
+        "佛山宏达建材": "李娜",
+        "宁波海川物流有限公司": "李娜",
+    }
+
+
+async def test_a_rep_sees_no_owner_column_in_mine(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "我的")
+    assert answer.splitlines()[0].startswith("我的客户（2）")
+    assert "王磊" not in answer
 
 
 async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTeam) -> None:
