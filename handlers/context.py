@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from config.rules import Rules
 from handlers.clock import Clock
 from handlers.extraction import Extractor, RuleExtractor
+from handlers.workdays import use_holidays
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,6 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+
+    def __post_init__(self) -> None:
+        use_holidays(self.rules.holidays)  # the rules file's years chinese-calendar lacks

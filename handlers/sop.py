@@ -21,6 +21,7 @@ from handlers.watch.ladder import late_window
 from handlers.watch.raising import raise_findings, result_of
 from handlers.watch.recipients import Directory
 from handlers.watch.txn import dry_run_guard, isolated
+from handlers.workdays import add_work_days_at, add_work_hours, shift_to_workday
 from storage import audit
 from storage.models import Customer, CustomerEvent, EventKind, Task, TaskStatus, User
 from storage.upsert import insert_for
@@ -70,13 +71,14 @@ def plan_tasks(rules: Rules, tz: ZoneInfo, event: CustomerEvent) -> list[Planned
         if day is None:
             continue
         at = datetime.combine(day + timedelta(days=template.offset_days), rules.sop_push_at, tz)
-        push_at = max(at.astimezone(UTC), event.occurred_at)
+        # Cards go out on workdays; their clocks run in business days like the stall clock.
+        push_at = shift_to_workday(max(at.astimezone(UTC), event.occurred_at), tz)
         planned.append(
             PlannedTask(
                 template=template,
                 push_at=push_at,
-                accept_by=push_at + timedelta(hours=template.accept_sla_hours),
-                due_at=push_at + timedelta(days=template.done_sla_days),
+                accept_by=add_work_hours(push_at, template.accept_sla_hours, tz),
+                due_at=add_work_days_at(push_at, template.done_sla_days, tz),
                 dedupe_key=f"sop:{template.key}:event:{event.id}",
             )
         )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from config.rules import Rules
 from handlers.watch.findings import LADDER, Finding, Level
-from handlers.workdays import add_workdays, is_workday
+from handlers.workdays import add_workdays, clears_on_change, is_workday
 from storage.models import AlertStatus
 
 ONE_US = timedelta(microseconds=1)
@@ -23,6 +23,9 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 @functools.lru_cache(maxsize=4096)
 def _nth_workday_after(day: date, n: int) -> date:
     return add_workdays(day, n)
+
+
+clears_on_change(_nth_workday_after.cache_clear)
 
 
 def crossing(start: datetime, days: int, *, business: bool, tz: ZoneInfo) -> datetime:

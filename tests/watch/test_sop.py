@@ -21,7 +21,7 @@ async def test_delivery_creates_the_satisfaction_visit_seven_days_later(world: W
         "satisfaction_visit",
         local(2026, 3, 12, 9),
         local(2026, 3, 13, 9),
-        local(2026, 3, 15, 9),
+        local(2026, 3, 17, 9),  # three workdays: Fri 13th, Mon 16th, Tue 17th (not Sunday)
     )
     assert task.checklist == ["电话或上门回访关键用户", "记录满意度评分", "收集问题并登记跟进"]
 
@@ -30,10 +30,11 @@ async def test_signing_creates_the_usage_check_and_the_renewal_talk(world: World
     await _lead(world)
     reply = await world.talk("王磊", "签约 杭州启明科技有限公司 到期 2027-03-31 账期 60")
     tasks = {t.template_key: t for t in await world.tasks()}
-    # Payment term: signed 3-5 + 60 days = 5-4; five days before: 4-29. Renewal: 3-31 − 45 = 2-14.
+    # Payment term: signed 3-5 + 60 days = 5-4; five days before: 4-29. Renewal: 3-31 − 45 = 2-14,
+    # a Sunday: the card goes out on Monday 2-15, and its 10 days are workdays.
     assert tasks["usage_check"].push_at == local(2026, 4, 29, 9)
-    assert tasks["renewal_talk"].push_at == local(2027, 2, 14, 9)
-    assert tasks["renewal_talk"].due_at == local(2027, 2, 24, 9)  # done SLA 10 days
+    assert tasks["renewal_talk"].push_at == local(2027, 2, 15, 9)
+    assert tasks["renewal_talk"].due_at == local(2027, 3, 1, 9)
     assert "合同到期前续约沟通" in reply
     assert "账期结束前使用情况检查" in reply
 
