@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.chat import Image, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.digest_chart import Rate, RepLoad, render_chart
-from handlers.pipeline import Pipeline, build_pipeline, money, team_reps
+from handlers.pipeline import Pipeline, build_pipeline, money, team_reps, week_line
 from handlers.timefmt import format_local
 from handlers.watch import alerts
 from handlers.watch.findings import JobResult, Level, Raised, Rule, Subject
@@ -144,8 +144,7 @@ def funnel_lines(p: Pipeline) -> list[str]:
     ]
     return [
         "🔻 客户漏斗：" + "｜".join(cells),
-        f"本周成交 {p.won_week.customers} 个（{money(p.won_week.amount)}），"
-        f"丢单 {p.lost_week.customers} 个（{money(p.lost_week.amount)}）",
+        week_line(p),
     ]
 
 

@@ -198,5 +198,14 @@ def money(amount: Decimal) -> str:
     return f"{amount:.0f}元"
 
 
+def week_line(p: Pipeline) -> str:
+    """本周成交 2 个（38万），丢单 1 个: the amount only where there is one."""
+
+    def part(label: str, f: StageFigure) -> str:
+        return f"{label} {f.customers} 个" + (f"（{money(f.amount)}）" if f.amount else "")
+
+    return f"{part('本周成交', p.won_week)}，{part('丢单', p.lost_week)}"
+
+
 def day_label(d: date) -> str:
     return f"{d.month}月{d.day}日"

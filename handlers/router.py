@@ -15,6 +15,7 @@ from handlers import (
     customers,
     deals,
     followups,
+    handling,
     offboarding_chat,
     tasks,
     team,
@@ -74,6 +75,7 @@ ROUTES: dict[str, Route] = {
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
     "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
     "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
+    "处理": Route(handling.handle_alert, "处理 <编号>　这条预警怎么解除"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
     "团队": Route(
         team.show_team,
@@ -115,6 +117,7 @@ ALIASES: dict[str, str] = {
     "done": "完成",
     "snooze": "稍后提醒",
     "why": "为什么",
+    "handle": "处理",
     "mine": "我的",
     "offboard": "停用",
     "team": "团队",

@@ -18,6 +18,7 @@ from handlers.context import Context
 from handlers.timefmt import format_local
 from handlers.watch.findings import JobResult, Raised
 from handlers.watch.ladder import late_window
+from handlers.watch.messages import LATE_MATTERS
 from handlers.watch.raising import raise_findings, result_of
 from handlers.watch.recipients import Directory
 from handlers.watch.txn import dry_run_guard, isolated
@@ -143,8 +144,8 @@ def task_card(task: Task, customer_name: str, tz: ZoneInfo, *, late: bool = Fals
         *(f"□ {item}" for item in task.checklist),
         "完成时附凭证：一句说明（完成 编号 说明）或一张图片",
     ]
-    if late:
-        lines.append(f"（补发：原定 {format_local(task.push_at, tz)}）")
+    if late:  # only when the delay matters: the card's own times are what the rep acts on
+        lines.append(f"这张任务卡原定 {format_local(task.push_at, tz)} 发出。")
     return Card(
         card_id=f"task-{task.id}",
         title=f"任务卡 #{task.id}：{task.title}",
@@ -256,7 +257,7 @@ def _push_one(
     task.status = TaskStatus.PUSHED
     task.pushed_at = now
     task.last_activity_at = now
-    card = task_card(task, customer.name, ctx.tz, late=late)
+    card = task_card(task, customer.name, ctx.tz, late=now - task.push_at >= LATE_MATTERS)
     result.pushes.append(
         Push(RecipientKind.USER, assignee.id, card, dedupe_key=f"task:{task.id}:card")
     )

@@ -32,11 +32,14 @@ class StallState:
 
     def explain(self, stage: str) -> str:
         if self.threshold_days is None:
-            return f"阶段「{stage}」不计停留"
+            return f"在「{stage}」，不计时"
         unit = "个工作日" if self.business_days else "天"
         if self.suspended_until is not None:
-            return f"阶段「{stage}」有待办下一步，计时暂停"
-        return f"阶段「{stage}」停留 {self.elapsed_days} {unit}，阈值 {self.threshold_days}"
+            return f"在「{stage}」，约好了下一步，暂不计时"
+        quiet = (
+            f"{self.elapsed_days} {unit}没有新进展" if self.elapsed_days else "不到 1 天前有进展"
+        )
+        return f"在「{stage}」{quiet}（要求 {self.threshold_days} {unit}内推进）"
 
 
 def stall_clock_start(customer: Customer) -> datetime:

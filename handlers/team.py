@@ -15,7 +15,15 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.permissions import sees_every_team
-from handlers.pipeline import Pipeline, StageFigure, build_pipeline, day_label, money, team_reps
+from handlers.pipeline import (
+    Pipeline,
+    StageFigure,
+    build_pipeline,
+    day_label,
+    money,
+    team_reps,
+    week_line,
+)
 from handlers.stall import LIGHT_ICON
 from handlers.timefmt import format_local
 from storage.models import Commitment, CommitmentStatus, Customer, Team, User
@@ -71,10 +79,7 @@ def pipeline_lines(team_name: str, p: Pipeline, now: datetime, ctx: Context) -> 
     if not p.reps:
         return [*lines, "这个团队还没有销售"]
     lines.append("各阶段：" + "｜".join(_cells(p.stages, p.stage_names)))
-    lines.append(
-        f"本周成交 {p.won_week.customers} 个（{money(p.won_week.amount)}），"
-        f"丢单 {p.lost_week.customers} 个（{money(p.lost_week.amount)}）"
-    )
+    lines.append(week_line(p))
     lines.append("按销售：")
     for rep in p.reps:
         cells = "｜".join(_cells(rep.stages, p.stage_names, skip_empty=True)) or "暂无客户"

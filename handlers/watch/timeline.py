@@ -48,7 +48,7 @@ async def explain(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing
     if not target:
         raise UserError("请写上预警编号", example=EXAMPLE)
     if (target[0] in "Aa" and target[1:].isdigit()) or target.isdigit():
-        alert = await load_alert(cmd, db, target, example=EXAMPLE)
+        alert = await load_alert(cmd, db, target, example=EXAMPLE, access=Access.READ)
         lines = await _alert_lines(db, alert, ctx.tz)
         customer_id = alert.customer_id
     else:

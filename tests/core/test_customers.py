@@ -134,7 +134,7 @@ async def test_mine_turns_yellow_then_red_with_the_clock(team: SeededTeam) -> No
     assert lines[0] == "我的客户（2）：🔴1 🟡1 🟢0"
     assert lines[1].startswith("🔴 苏州瑞康药业有限公司")
     assert lines[2].startswith("🟡 杭州启明科技有限公司")
-    assert "停留 8 天，阈值 7" in lines[2]
+    assert lines[2].endswith("在「线索」8 天没有新进展（要求 7 天内推进）")
 
 
 async def test_a_followup_restarts_the_stall_clock(team: SeededTeam) -> None:
@@ -170,7 +170,10 @@ async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTe
     on_the_day = await team.talk("李娜", "我的")
     team.clock.advance(days=1)
     a_day_later = await team.talk("李娜", "我的")
-    assert "🟢 宁波海川物流有限公司｜B级｜阶段「方案」停留 10 个工作日，阈值 10" in on_the_day
+    assert (
+        "🟢 宁波海川物流有限公司｜B级｜在「方案」10 个工作日没有新进展（要求 10 个工作日内推进）"
+        in on_the_day
+    )
     assert "🟡 宁波海川物流有限公司" in a_day_later
 
 

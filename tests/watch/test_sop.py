@@ -94,7 +94,7 @@ async def test_after_downtime_the_card_still_goes_out_marked_late(world: World) 
     assert lines(result) == [
         "王磊 | sop:satisfaction_visit | 杭州启明科技有限公司 | pushed | #1 | late"
     ]
-    assert "（补发：原定 3月12日(周四) 09:00）" in result.pushes[0].message.lines  # type: ignore[union-attr]
+    assert "这张任务卡原定 3月12日(周四) 09:00 发出。" in result.pushes[0].message.lines  # type: ignore[union-attr]
 
 
 async def test_an_unfinished_task_is_missed_a_week_past_due_and_costs_health(world: World) -> None:
@@ -129,7 +129,7 @@ async def test_health_under_60_escalates_the_customer_to_the_director(world: Wor
     escalation = second.pushes[-1]
     assert (escalation.recipient_id, escalation.urgent) == (world.users["赵强"], True)
     (alert,) = await world.alerts(Alert.rule == "health_low")
-    assert "健康分 50 < 60" in alert.message
+    assert "杭州启明科技有限公司（王磊负责）的健康分降到了 50（低于 60" in alert.message
 
 
 async def test_a_recovered_health_score_resolves_the_escalation(world: World) -> None:
