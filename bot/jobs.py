@@ -101,11 +101,9 @@ async def push_lines(db: AsyncSession, pushes: list[Push]) -> list[str]:
     for push in fit_outgoing(pushes):
         if not isinstance(push, Push):
             continue
-        model = User if push.kind == RecipientKind.USER else Team
-        row = await db.get(model, push.recipient_id)
-        who = (row.name if row is not None else str(push.recipient_id)) + (
-            "群" if push.kind == RecipientKind.TEAM else ""
-        )
+        row = await db.get(User if push.kind == RecipientKind.USER else Team, push.recipient_id)
+        name = row.name if isinstance(row, User | Team) else str(push.recipient_id)
+        who = name + ("群" if push.kind == RecipientKind.TEAM else "")
         text = message_as_text(push.message).replace("\n", " ")
         lines.append(f"  → {who}：{text}")
     return lines

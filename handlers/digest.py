@@ -303,6 +303,8 @@ async def rep_loads(db: AsyncSession, reps: dict[int, str], *, now: datetime) ->
     )
     worst: dict[tuple[int, int], bool] = {}  # (rep, customer) -> red?
     for user_id, customer_id, level in open_alerts.all():
+        if user_id is None or customer_id is None:
+            continue
         key = (int(user_id), int(customer_id))
         worst[key] = worst.get(key, False) or level in RED_LEVELS
     red: dict[int, int] = {}

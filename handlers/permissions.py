@@ -34,7 +34,7 @@ def sees_every_team(user: User) -> bool:
     return Role(user.role) in (Role.DIRECTOR, Role.ADMIN)
 
 
-def team_members_of(user: User) -> Select[tuple[int]]:
+def team_members_of(user: User) -> Select[int]:
     """The ids of the people a manager supervises: their team and their direct reports."""
     if user.team_id is not None:
         return select(User.id).where(or_(User.manager_id == user.id, User.team_id == user.team_id))
