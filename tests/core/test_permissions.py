@@ -137,3 +137,11 @@ async def test_a_wecom_sender_is_not_known_by_their_name(team: SeededTeam) -> No
 async def test_a_dingtalk_sender_is_known_by_their_dingtalk_id(team: SeededTeam) -> None:
     [answer] = await team.send(team.event("dt_lina", "我的", platform=Platform.DINGTALK))
     assert "佛山宏达建材" in answer
+
+
+async def test_a_manager_reopens_a_lost_customer_and_a_rep_may_not(team: SeededTeam) -> None:
+    await team.talk("李娜", "阶段 宏达 丢单")
+    assert "不能从「丢单」改到「意向」" in await team.talk("李娜", "阶段 宏达 意向")
+    answer = await team.talk("陈静", "阶段 宏达 意向")
+    assert "丢单 → 意向（已通知负责人）" in answer
+    assert (await team.customer("佛山宏达建材")).stage == "意向"
