@@ -12,7 +12,7 @@ from handlers.errors import NotAllowed, UserError
 from handlers.lookup import find_customer
 from handlers.permissions import Access, customers_where, sees_every_team, team_members_of
 from handlers.stages import move_allowed, move_stage
-from handlers.stall import LIGHT_ICON, Light, stall_state
+from handlers.stall_clock import LIGHT_ICON, Light, stall_state
 from storage import audit
 from storage.models import Commitment, CommitmentStatus, Customer, Role, StageChange, User
 

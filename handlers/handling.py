@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting.messages import SNOOZE_DEFAULT
+from handlers.alerting.snooze import load_alert
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.permissions import Access
-from handlers.watch.messages import SNOOZE_DEFAULT
-from handlers.watch.snooze import load_alert
 from storage.models import AlertStatus
 
 EXAMPLE = "处理 A12"

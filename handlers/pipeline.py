@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
-from handlers.stall import Light, StallState, stall_state
+from handlers.stall_clock import Light, StallState, stall_state
 from storage.models import (
     Commitment,
     CommitmentStatus,

@@ -24,7 +24,7 @@ from handlers.pipeline import (
     team_reps,
     week_line,
 )
-from handlers.stall import LIGHT_ICON
+from handlers.stall_clock import LIGHT_ICON
 from handlers.timefmt import format_local
 from storage.models import Commitment, CommitmentStatus, Customer, Team, User
 

@@ -17,7 +17,7 @@ from handlers import workdays
 from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.sop import plan_tasks
-from handlers.stall import elapsed_days
+from handlers.stall_clock import elapsed_days
 from storage.models import CustomerEvent, EventKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

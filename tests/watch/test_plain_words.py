@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.dingtalk.payloads import robot_message, webhook_body
 from bot.wecom.payloads import app_message, button_card, robot_text
+from handlers.alerting.findings import JobResult
 from handlers.card_fit import (
     DINGTALK_MSGPARAM_BYTES,
     DINGTALK_WEBHOOK_BYTES,
@@ -21,7 +22,6 @@ from handlers.card_fit import (
     fit_outgoing,
 )
 from handlers.chat import Card, Push, Reply, message_as_text
-from handlers.watch.findings import JobResult
 from storage.models import Alert, TaskStatus
 from tests.watch.conftest import World, local
 

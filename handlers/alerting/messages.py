@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config.rules import Rules
+from handlers.alerting.findings import Finding, Level, Rule
+from handlers.alerting.recipients import Target
 from handlers.card_fit import WECOM_CARD_TITLE_CHARS, split_text
 from handlers.chat import Button, Card, Push, RecipientKind, Reply
 from handlers.timefmt import format_local
-from handlers.watch.findings import Finding, Level, Rule
-from handlers.watch.recipients import Target
 
 RULE_LABEL: dict[str, str] = {
     Rule.LEAD_UNTOUCHED: "新线索未跟进",
