@@ -39,6 +39,7 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     out = chat(
         tmp_path,
         "周敏",
+        "客户 杭州启明科技有限公司",
         "为什么 杭州启明科技有限公司",
         "阶段 杭州启明科技有限公司 丢单",
         f"兑现 {code}",
@@ -51,6 +52,8 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 
 def test_the_other_teams_manager_reads_the_customer(shell: tuple[Path, str, str]) -> None:
     _, out, _ = shell
+    assert "【客户】杭州启明科技有限公司" in out
+    assert "负责人：王磊" in out
     assert "「杭州启明科技有限公司」时间线" in out
 
 

@@ -64,9 +64,9 @@ async def test_a_manager_may_correct_the_stage_of_the_teams_customer(team: Seede
     assert (await team.customer("佛山宏达建材")).stage == "意向"
     [told] = [p for p in out if isinstance(p, Push)]
     assert told.recipient_id == team.users["李娜"]
-    assert "陈静 把「佛山宏达建材」的阶段从「线索」改为「意向」" in message_as_text(told.message)
+    assert "陈静 把你的客户「佛山宏达建材」从「线索」改为「意向」" in message_as_text(told.message)
     # a correction may go back a stage too (a rep may not), and it is audited
-    assert "意向 → 线索" in await team.talk("陈静", "阶段 宏达 线索")
+    assert "意向 → 线索" in await team.talk("陈静", "阶段 宏达 线索 原因 客户还没立项")
     assert "线索 → 意向" in await team.talk("李娜", "阶段 宏达 意向")
     assert "不能从「意向」改到「线索」" in await team.talk("李娜", "阶段 宏达 线索")
     assert (await team.audit_actions()).count("stage_move") == 3
@@ -141,7 +141,7 @@ async def test_a_dingtalk_sender_is_known_by_their_dingtalk_id(team: SeededTeam)
 
 async def test_a_manager_reopens_a_lost_customer_and_a_rep_may_not(team: SeededTeam) -> None:
     await team.talk("李娜", "阶段 宏达 丢单")
-    assert "不能从「丢单」改到「意向」" in await team.talk("李娜", "阶段 宏达 意向")
-    answer = await team.talk("陈静", "阶段 宏达 意向")
-    assert "丢单 → 意向（已通知负责人）" in answer
+    assert "如需重开请主管发" in await team.talk("李娜", "阶段 宏达 意向")
+    answer = await team.talk("陈静", "阶段 宏达 意向 原因 客户重启采购")
+    assert "丢单 → 意向（原因：客户重启采购）（已通知负责人）" in answer
     assert (await team.customer("佛山宏达建材")).stage == "意向"
