@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import undo
-from handlers.chat import Outgoing, Push, RecipientKind, Reply, message_as_text
+from handlers.chat import Outgoing, Push, RecipientKind, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.duplicates import find_duplicate
@@ -165,7 +165,8 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
     undo.remember(
         db, user=cmd.user, kind="stage", entity_id=customer.id, summary=summary, now=now, data=data
     )
-    out: list[Outgoing] = [Reply(summary + (f"（原因：{reason}）" if reason else ""))]
+    said = summary + (f"（原因：{reason}）" if reason else "")
+    out: list[Outgoing] = [Reply(said)]
     if backwards:
         audit.record(
             db,
@@ -186,7 +187,7 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
             f"查看：客户 {customer.name}"
         )
         out.append(Push(RecipientKind.USER, customer.owner_id, Reply(told)))
-        out[0] = Reply(f"{message_as_text(out[0])}（已通知负责人）")
+        out[0] = Reply(f"{said}（已通知负责人）")
     return out
 
 
