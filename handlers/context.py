@@ -17,6 +17,7 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+    public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)
 
     def __post_init__(self) -> None:
         use_holidays(self.rules.holidays)  # the rules file's years chinese-calendar lacks
