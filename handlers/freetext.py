@@ -110,11 +110,17 @@ def _reads_like_a_note(text: str, ex: Extraction) -> bool:
     return any(signals) or bool(_WORK_WORDS.search(text))
 
 
-def not_understood(text: str) -> str:
+def not_understood(text: str, *, private: bool = True) -> str:
+    """In a group chat notes are not logged without 跟进: the answer must not promise it."""
     shown = text.strip()[:30] or "（空消息）"
+    habit = (
+        "（私聊我时不写「跟进」直接发也行）"
+        if private
+        else "（在群里请写「跟进」，或私聊我直接发）"
+    )
     return (
         f"没看懂「{shown}」。记录跟进请这样写：跟进 启明科技 电话确认了试用安排，下周三前给反馈"
-        "（不写「跟进」直接发也行）。发「帮助」查看全部命令"
+        f"{habit}。发「帮助」查看全部命令"
     )
 
 

@@ -171,3 +171,11 @@ async def test_a_note_about_someone_elses_customer_is_refused(team: SeededTeam) 
     assert "客户「宏达建材」不是你负责的客户" in answer
     assert await followups_of(team) == []
     assert await team.count(PendingNote) == 0
+
+
+async def test_a_group_message_is_not_logged_without_the_command_word(team: SeededTeam) -> None:
+    event = replace(team.event("王磊", NOTE), is_group=True, conversation_id="chat-1")
+    [answer] = await team.send(event)
+    assert "没看懂" in answer
+    assert "在群里请写「跟进」" in answer
+    assert await followups_of(team) == []
