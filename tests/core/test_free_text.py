@@ -179,3 +179,13 @@ async def test_a_group_message_is_not_logged_without_the_command_word(team: Seed
     assert "没看懂" in answer
     assert "在群里请写「跟进」" in answer
     assert await followups_of(team) == []
+
+
+async def test_a_customer_named_by_sound_is_found_without_a_command_word(
+    team: SeededTeam,
+) -> None:
+    """The extractor's sound-alike matching works for free text too (起明 for 启明)."""
+    answer = await team.talk("王磊", "起明科技刘总说下周三前要报价")
+    [followup] = await followups_of(team)
+    assert followup.customer_id == team.customers["杭州启明科技有限公司"]
+    assert "已记录跟进（杭州启明科技有限公司）" in answer
