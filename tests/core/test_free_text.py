@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from handlers.chat import Card, CardAction, CardUpdate, EventKind, Platform
 from handlers.router import dispatch
-from storage.models import Commitment, Customer, Followup, PendingNote
+from handlers.voice import log_voice_note
+from storage.models import Commitment, Customer, Followup, PendingNote, User
 from tests.core.conftest import SeededTeam, local
 
 NOTE = "启明那边刚打完电话，刘总说预算大概十二万五，下礼拜二之前要看到方案"
@@ -189,3 +190,20 @@ async def test_a_customer_named_by_sound_is_found_without_a_command_word(
     [followup] = await followups_of(team)
     assert followup.customer_id == team.customers["杭州启明科技有限公司"]
     assert "已记录跟进（杭州启明科技有限公司）" in answer
+
+
+async def test_a_voice_note_naming_no_customer_asks_too_and_stays_a_voice_note(
+    team: SeededTeam,
+) -> None:
+    async with team.sessions() as db, db.begin():
+        user = await db.get_one(User, team.users["王磊"])
+        [card] = await log_voice_note(
+            db, team.ctx, user=user, transcript=NAMELESS, message_id="v-1", asr={}
+        )
+    assert isinstance(card, Card)
+    assert card.title == "这条跟进是哪个客户的？"
+    assert f"我听到的是：「{NAMELESS}」" in card.lines[0]
+    await team.talk("王磊", "1")
+    [followup] = await followups_of(team)
+    assert (followup.source, followup.transcript) == ("voice", NAMELESS)
+    assert followup.source_message_id == "voice:v-1"
