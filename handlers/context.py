@@ -16,3 +16,4 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+    public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)
