@@ -16,8 +16,8 @@ from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
 from handlers.extraction import CustomerRef, Due, parse_due
-from handlers.lookup import find_customer
-from handlers.permissions import customers_visible_to
+from handlers.lookup import find_customer, visible_candidates
+from handlers.permissions import Access, owns, refusal_for
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Commitment, CommitmentStatus, Customer, UndoableChange, User
@@ -32,10 +32,15 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
         return await list_commitments(cmd, db, ctx)
     body, evidence = _split_evidence(cmd.rest)
     args = split_args(body, 1)
-    if len(args) < 2:
+    joined = await _customer_written_together(db, ctx, cmd, body) if len(args) < 2 else None
+    if joined is not None:  # 承诺 启明下周三前发报价: the name runs into the item
+        customer, rest = joined
+    elif len(args) < 2:
         raise UserError("承诺需要客户、事项和时间", example=EXAMPLE)
-    customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
-    what, due = await _what_and_when(args[1], customer, ctx)
+    else:
+        customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
+        rest = args[1]
+    what, due = await _what_and_when(rest, customer, ctx)
     now = ctx.clock.now()
     if due.at <= now:
         raise UserError("承诺时间已经过去了", example=EXAMPLE)
@@ -72,6 +77,21 @@ def _split_evidence(text: str) -> tuple[str, str | None]:
         if sep and tail.strip():
             return head.strip(), tail.strip(" ：:")
     return text, None
+
+
+async def _customer_written_together(
+    db: AsyncSession, ctx: Context, cmd: Command, body: str
+) -> tuple[Customer, str] | None:
+    """The customer the extractor finds at the start of a one-word body, and what follows."""
+    candidates = await visible_candidates(db, cmd.user)
+    extraction = await ctx.extractor.extract(
+        body, now=ctx.clock.now(), tz=ctx.tz, customers=[c.ref() for c in candidates]
+    )
+    found = extraction.customer
+    if found is None or found.span is None or found.span[0] != 0 or found.confidence < 0.75:
+        return None
+    rest = extraction.text[found.span[1] :].strip()
+    return (await db.get_one(Customer, found.value.id), rest) if rest else None
 
 
 async def _what_and_when(text: str, customer: Customer, ctx: Context) -> tuple[str, Due]:
@@ -160,11 +180,8 @@ async def keep_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> list[
     if commitment is None:
         raise UserError(f"没有编号为 {code} 的承诺", example=example)
     customer = await db.get_one(Customer, commitment.customer_id)
-    visible = await db.execute(
-        select(Customer.id).where(Customer.id == customer.id, customers_visible_to(cmd.user))
-    )
-    if commitment.owner_id != cmd.user.id and visible.first() is None:
-        raise NotAllowed(f"承诺 {code} 不是你的，你不能关闭它")
+    if not owns(cmd.user, commitment.owner_id):
+        raise NotAllowed(f"承诺 {code} 不是你的：{refusal_for(Access.ACT, '兑现承诺')}")
     if commitment.status != CommitmentStatus.OPEN:
         raise UserError(
             f"承诺 {code} 已经是「{_status_label(commitment.status)}」状态", example=example

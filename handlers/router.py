@@ -18,8 +18,11 @@ from handlers import (
     deals,
     followups,
     freetext,
+    handling,
     offboarding_chat,
+    reassign,
     tasks,
+    team,
     undo,
     voice,
 )
@@ -113,10 +116,27 @@ ROUTES: dict[str, Route] = {
         "稍后提醒 <编号> <时长或时间>　推迟一条预警，如：稍后提醒 A12 2小时 / 明早九点 / 到下周",
     ),
     "为什么": Route(timeline.explain, "为什么 <编号>　查看预警原因和客户时间线"),
+    "处理": Route(handling.handle_alert, "处理 <编号>　这条预警怎么解除"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态、健康分"),
     "客户": Route(
         customer_card.show_customer,
         "客户 <名称>　客户卡：负责人、阶段、健康分、最近跟进、承诺、任务、预警，如：客户 启明科技",
+    ),
+    "团队": Route(
+        team.show_team,
+        "团队 [团队名|全部]　团队漏斗：各销售各阶段的客户和金额、红黄灯、逾期承诺",
+        needs=Role.MANAGER,
+    ),
+    "团队承诺": Route(
+        team.team_commitments,
+        "团队承诺 [团队名]　团队未兑现的承诺，逾期的在前",
+        needs=Role.MANAGER,
+    ),
+    "简报": Route(team.digest_now, "简报 [团队名|全部]　现在就看今天的简报", needs=Role.MANAGER),
+    "改派": Route(
+        reassign.reassign,
+        "改派 <客户> <销售>　把客户（连同未兑现承诺）交给团队里的另一位销售",
+        needs=Role.MANAGER,
     ),
     "停用": Route(
         offboarding_chat.offboard_from_chat,
@@ -157,9 +177,14 @@ ALIASES: dict[str, str] = {
     "done": "完成",
     "snooze": "稍后提醒",
     "why": "为什么",
+    "handle": "处理",
     "mine": "我的",
     "customer": "客户",
     "offboard": "停用",
+    "team": "团队",
+    "teamcommitments": "团队承诺",
+    "digest": "简报",
+    "reassign": "改派",
     "undo": "撤销",
     "board": "看板",
     "screen": "大屏",
@@ -245,7 +270,7 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
         if event.is_group:
-            return [Reply(freetext.not_understood(event.text))]
+            return [Reply(freetext.not_understood(event.text, private=False))]
         # Any private note is a follow-up: no command word needed.
         return await _run(freetext.handle, Command(event, user, "", event.text.strip()), db, ctx)
     word, rest = matched
