@@ -118,7 +118,7 @@ async def _untouched_assigned(db: AsyncSession, ctx: Context, *, now: datetime) 
                     f"{format_local(assigned_at, ctx.tz)} 分配，{hours} 个工作时内未联系，"
                     f"{format_local(due_at, ctx.tz)} 已到期"
                 ),
-                evidence="最近证据：没有已联系，也没有跟进记录",
+                evidence="还没有已联系，也没有跟进记录",
                 remedy=f"已联系 L{lead.id}",
             )
         )
