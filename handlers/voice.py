@@ -12,9 +12,11 @@ from handlers.context import Context
 from handlers.errors import UserError
 from handlers.followups import extract_for, record_note
 from handlers.lookup import visible_candidates
+from handlers.voice_repair import repair_voice_text, repairs_record
 from storage.models import Followup, User
 
 CONFIRMED = "已确认 ✓"
+NOT_HEARD = "没听清，请再说一遍或直接打字"
 
 
 async def log_voice_note(
@@ -26,31 +28,34 @@ async def log_voice_note(
     message_id: str,
     asr: dict[str, Any],
 ) -> list[Outgoing]:
-    """Extract and store the follow-up; answer with a card to confirm or correct it."""
+    """Repair the transcript by sound, extract and store the follow-up (the repaired text as the
+    note, the transcript as heard beside it); answer with a card to confirm or correct it."""
     if not transcript.strip():
-        return [Reply("没听清这条语音（没有识别到说话内容），请再说一遍或直接打字。")]
+        return [Reply(NOT_HEARD)]
     candidates = await visible_candidates(db, user)
-    extraction = await extract_for(ctx, transcript, candidates)
+    repaired = await repair_voice_text(db, ctx, transcript, [c.ref() for c in candidates])
+    text = repaired.text
+    extraction = await extract_for(ctx, text, candidates)
     try:
         lines, followup = await record_note(
             db,
             ctx,
             user=user,
-            text=transcript,
+            text=text,
             extraction=extraction,
             customer=None,
             source="voice",
             message_id=message_id,
             transcript=transcript,
-            asr=asr,
+            asr={**asr, "repairs": repairs_record(repaired)} if repaired.changed else asr,
         )
     except UserError as err:
-        return [Reply(f"{err.problem}。我听到的是：「{transcript}」。请发：跟进 <客户> <内容>")]
+        return [Reply(f"{err.problem}。我听到的是：「{text}」。请发：跟进 <客户> <内容>")]
     title, *body, hint = lines
     card = Card(
         card_id=f"voice-{followup.id}",
         title=f"语音{title.rstrip('：')}，请确认",
-        lines=(f"原话：{transcript}", *body, hint),
+        lines=(f"原话：{text}", *body, hint),
         buttons=(
             Button(f"确认 {followup.id}", "确认"),
             Button("改", "更正", style=2),

@@ -10,18 +10,21 @@ import structlog
 
 from handlers.extraction.model import DEFAULT_STAGES, CustomerRef, Extraction
 from handlers.extraction.notes import extract_note
+from handlers.extraction.repair import repair_transcript
 
 log = structlog.get_logger()
 
 
 def warm_up() -> None:
-    """Load what the first note would (jionlp, pinyin, OpenCC, cn2an, place names; ~1.5 s).
+    """Load what the first note would (jionlp, pinyin, OpenCC, cn2an, place names, and the word
+    counts the voice repair reads; ~2 s).
     Call once at start-up, off the event loop (asyncio.to_thread)."""
     tz = ZoneInfo("Asia/Shanghai")
     moment = datetime(2026, 3, 5, 18, 30, tzinfo=tz)
     customers = [CustomerRef(1, "杭州启明科技有限公司", ("启明",))]
     note = "启明王总说明天下午3点签约，金额十二万五，by Friday"
     extract_note(note, now=moment, tz=tz, customers=customers)
+    repair_transcript("启明王总说明天下午三点前给反亏", ("反馈",))
     log.info("extractor_warmed_up")
 
 

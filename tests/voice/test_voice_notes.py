@@ -136,7 +136,7 @@ async def test_a_mandarin_voice_note_becomes_a_followup_and_a_card(
     )
     assert card["main_title"]["title"] == f"语音已记录跟进（{expect['customer']}），请确认"
     lines = card["sub_title_text"].split("\n")
-    assert lines[:2] == [f"原话：{transcript}", f"客户：{expect['customer']}"]
+    assert lines[:2] == [f"原话：{followup.raw_text}", f"客户：{expect['customer']}"]
     assert "截止：3月6日(周五) 15:00" in lines
     assert card["button_list"] == [
         {"text": "确认", "style": 1, "key": f"确认 {followup.id}"},
@@ -180,5 +180,5 @@ async def test_an_english_voice_note_is_logged_for_acme_medical(
     card = message["template_card"]
     assert message["touser"] == REP
     assert card["main_title"]["title"] == "语音已记录跟进（Acme Medical），请确认"
-    assert card["sub_title_text"].startswith(f"原话：{transcript}\n客户：Acme Medical")
+    assert card["sub_title_text"].startswith(f"原话：{followup.raw_text}\n客户：Acme Medical")
     assert [b["key"] for b in card["button_list"]] == [f"确认 {followup.id}", "改"]
