@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     asr_beam_size: int = Field(default=5, ge=1, le=10)  # 1 = greedy: faster, a little less exact
     asr_greedy_over_s: float = Field(default=15.0, ge=0)  # longer notes: greedy, for latency
     asr_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    asr_short_window: bool = True  # encode short notes in a 10 s window instead of 30 s
     cache_dir: Path | None = None  # where the bundled Whisper model is assembled
 
     llm_base_url: str | None = None
