@@ -281,8 +281,10 @@ def main() -> None:
         "--short-notes", action="store_true", help="3/5/10/30 s notes, short vs 30 s window"
     )
     args = parser.parse_args()
-    if args.short_notes and args.lengths == [10, 30, 60]:
-        args.lengths = [3, 5, 10, 30]
+    if args.short_notes:
+        args.audio = "zh"
+        if args.lengths == [10, 30, 60]:
+            args.lengths = [3, 5, 10, 30]
     if args.one:
         print(json.dumps(run_one(args), ensure_ascii=False))
         return
