@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from bot.media import media_routes
 from bot.metrics import REGISTRY
 from bot.runtime import Runtime
 from bot.supervise import supervise
@@ -37,6 +38,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_routes(media_routes(runtime))
     for adapter in runtime.adapters.values():
         app.router.add_routes(adapter.routes())
     app.cleanup_ctx.append(_adapters_ctx)

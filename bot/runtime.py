@@ -52,7 +52,13 @@ class Runtime:
         http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         wake, outbox_wake, voice_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
         extractor = build_extractor(settings, http, stages=rules.stage_names)
-        ctx = Context(clock=clock, rules=rules, tz=settings.tz, extractor=extractor)
+        ctx = Context(
+            clock=clock,
+            rules=rules,
+            tz=settings.tz,
+            extractor=extractor,
+            voice_retention_days=settings.voice_retention_days,
+        )
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
         )

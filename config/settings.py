@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     asr_greedy_over_s: float = Field(default=15.0, ge=0)  # longer notes: greedy, for latency
     asr_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
     asr_short_window: bool = True  # encode short notes in a 10 s window instead of 30 s
+    voice_retention_days: int = Field(default=180, ge=1)  # recordings kept, then purged
+    voice_keep_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0)  # larger: not kept
+    media_secret: str | None = None  # signs /media/voice links; else derived from platform secrets
+    media_link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     cache_dir: Path | None = None  # where the bundled Whisper model is assembled
 
     llm_base_url: str | None = None

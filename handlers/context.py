@@ -16,3 +16,4 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+    voice_retention_days: int = 180  # SALESBOT_VOICE_RETENTION_DAYS: recordings, then purged

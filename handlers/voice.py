@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,21 @@ from handlers.followups import extract_for, record_note
 from handlers.lookup import visible_candidates
 from handlers.voice_repair import repair_voice_text, repairs_record
 from storage.models import Followup, User
+from storage.voice_recordings import keep_recording
 
 CONFIRMED = "已确认 ✓"
 NOT_HEARD = "没听清，请再说一遍或直接打字"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """The audio of a voice note as received, and the same for browsers (bot/asr/playback.py)."""
+
+    audio: bytes
+    media_format: str | None
+    playback: bytes | None
+    playback_type: str | None
+    duration_s: float | None
 
 
 async def log_voice_note(
@@ -27,6 +40,7 @@ async def log_voice_note(
     transcript: str,
     message_id: str,
     asr: dict[str, Any],
+    recording: Recording | None = None,
 ) -> list[Outgoing]:
     """Repair the transcript by sound, extract and store the follow-up (the repaired text as the
     note, the transcript as heard beside it); answer with a card to confirm or correct it."""
@@ -51,6 +65,17 @@ async def log_voice_note(
         )
     except UserError as err:
         return [Reply(f"{err.problem}。我听到的是：「{text}」。请发：跟进 <客户> <内容>")]
+    if recording is not None:
+        await keep_recording(
+            db,
+            followup,
+            audio=recording.audio,
+            media_format=recording.media_format,
+            playback=recording.playback,
+            playback_type=recording.playback_type,
+            duration_s=recording.duration_s,
+            now=ctx.clock.now(),
+        )
     title, *body, hint = lines
     card = Card(
         card_id=f"voice-{followup.id}",
