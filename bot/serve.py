@@ -109,7 +109,7 @@ def voice_steps(runtime: Runtime, transcriber: Transcriber) -> dict[str, Step]:
         runtime.sessions,
         runtime.adapters,
         runtime.ctx,
-        runtime.deliverer,
+        runtime.outbox_writer,
         transcriber,
         settings,
     )

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting.findings import JobResult, Raised
 from handlers.context import Context
 from handlers.permissions import customers_visible_to
-from handlers.watch.findings import JobResult, Raised
 from storage.models import Customer, User, VoiceRecording
 from storage.voice_recordings import purge_before
 
