@@ -59,7 +59,13 @@ async def list_tasks(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgo
     ).all()
     if not mine:
         return [Reply("你当前没有待办任务卡。")]
-    lines = [f"你的任务卡（{sum(1 for t, _ in mine if t.status in OPEN)}）："]
+    # The count says what the list shows: open cards, and those still to come, each counted.
+    open_count = sum(1 for t, _ in mine if t.status in OPEN)
+    coming = len(mine) - open_count
+    counts = [f"待处理 {open_count} 张"] + (
+        [f"{UPCOMING_DAYS} 天内将推送 {coming} 张"] if coming else []
+    )
+    lines = [f"你的任务卡：{'，'.join(counts)}"]
     for task, name in mine:
         if task.status == TaskStatus.PUSHED:
             when = f"{format_local(task.accept_by, ctx.tz)} 前接受"

@@ -252,6 +252,32 @@ class HandledEvent(Base):
     replies: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
+class PendingNote(Base):
+    """A free-text note that named no customer, waiting for the rep to pick one (one per user)."""
+
+    __tablename__ = "pending_notes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))  # the note's own: keeps it idempotent
+    choices: Mapped[list[int]] = mapped_column(JSON, default=list)  # customer ids, as numbered
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class UndoableChange(Base):
+    """A change `撤销` can take back: who made it, what kind (a registered undoer), its rows."""
+
+    __tablename__ = "undoable_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # followup | stage | event | commitment | …
+    entity_id: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # what undoing needs to know
+    summary: Mapped[str] = mapped_column(String(200))  # "跟进（启明科技）" for the answer
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    undone_at: Mapped[datetime | None]
+
+
 class VoiceRecording(Base):
     """The audio of a voice note, kept with its follow-up for playback, then purged (#20).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Followup, VoiceRecording
@@ -42,6 +42,11 @@ async def keep_recording(
 async def recording_of(db: AsyncSession, followup_id: int) -> VoiceRecording | None:
     stmt = select(VoiceRecording).where(VoiceRecording.followup_id == followup_id)
     return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def drop_recording(db: AsyncSession, followup_id: int) -> None:
+    """The recording of a follow-up that is itself being deleted (撤销) goes with it."""
+    await db.execute(delete(VoiceRecording).where(VoiceRecording.followup_id == followup_id))
 
 
 async def purge_before(db: AsyncSession, cutoff: datetime, *, now: datetime) -> int:

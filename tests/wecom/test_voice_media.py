@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -18,11 +19,14 @@ from bot.asr.playback import PLAYBACK_TYPE, to_playback
 from bot.jobs import run_job
 from bot.media import voice_link
 from config.rules import Rules
+from handlers.chat import Card, Event, Platform, message_as_text
 from handlers.clock import FrozenClock
 from handlers.context import Context
+from handlers.router import dispatch
+from handlers.voice import Recording, log_voice_note
 from handlers.voice_media import purge_recordings
 from storage.models import Customer, Followup, Role, Team, User, VoiceRecording
-from storage.voice_recordings import keep_recording
+from storage.voice_recordings import keep_recording, recording_of
 from tests.fakes.wecom import FakeWeCom
 from tests.wecom.support import Instance, salesbot
 
@@ -222,3 +226,43 @@ async def test_retention_days_come_from_the_settings(
                 select(VoiceRecording.purged_at).where(VoiceRecording.id == seeded.recording_id)
             )
         assert purged.scalar_one() == clock.now()
+
+
+async def test_a_voice_note_taken_back_with_undo_takes_its_recording_with_it(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, rules: Rules
+) -> None:
+    """log_voice_note keeps the recording; 撤销 deletes the follow-up and the recording."""
+    seeded = await seed(sessions, clock)
+    ctx = Context(clock=clock, rules=rules, tz=ZoneInfo("Asia/Shanghai"))
+    audio = CLIP.read_bytes()
+    async with sessions() as db, db.begin():
+        rep = await db.get_one(User, seeded.users["王磊"])
+        (card,) = await log_voice_note(
+            db,
+            ctx,
+            user=rep,
+            transcript="宏达回款八万已经到帐",
+            message_id="m-undo",
+            asr={"engine": "test"},
+            recording=Recording(audio, "amr", None, None, 2.29),
+        )
+    assert isinstance(card, Card)
+    followup_id = int(card.card_id.removeprefix("voice-"))
+    async with sessions() as db:
+        kept = await recording_of(db, followup_id)
+    assert kept is not None
+    assert kept.audio == audio
+    event = Event(
+        platform=Platform.WECOM,
+        message_id="m-undo-2",
+        sender="wx_2",
+        received_at=clock.now(),
+        text="撤销",
+    )
+    async with sessions() as db, db.begin():
+        answer = await dispatch(event, db, ctx)
+    assert "撤销" in message_as_text(answer[0])
+    async with sessions() as db:
+        assert await db.get(Followup, followup_id) is None
+        assert await recording_of(db, followup_id) is None
+        assert await db.get(VoiceRecording, seeded.recording_id) is not None  # the other stays
