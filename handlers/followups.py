@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import commitments, undo
+from handlers import attachments, commitments, undo
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -136,6 +136,9 @@ async def record_note(
         data=undo_data,
     )
     log += promise_lines + stage_lines
+    log += await attachments.onto_followup(
+        db, user_id=user.id, followup_id=followup.id, now=now, tz=ctx.tz
+    )
     return [f"已记录跟进（{customer.name}）：", *log, f"{hint}；{UNDO_HINT}"], followup
 
 
@@ -263,6 +266,7 @@ async def _undo_followup(db: AsyncSession, ctx: Context, user: User, change: Und
     linked = await db.execute(select(Commitment).where(Commitment.followup_id == followup.id))
     for row in linked.scalars():
         row.followup_id = None
+    await attachments.release(db, followup_id=followup.id)  # check-ins wait for the next one
     audit.record(
         db,
         at=now,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import (
+    attachments,
     commitments,
     corrections,
     customer_card,
@@ -126,6 +127,12 @@ ALIASES: dict[str, str] = {
     "？": "帮助",
 }
 UNSUPPORTED = "暂不支持该消息类型，请发文字或语音。发「帮助」查看可用命令。"
+ATTACHMENT_ROUTES: dict[EventKind, Handler] = {
+    EventKind.IMAGE: tasks.attach_image,
+    EventKind.FILE: tasks.attach_file,
+    EventKind.LOCATION: attachments.check_in,
+    EventKind.LINK: attachments.keep_link,
+}
 
 
 async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -180,10 +187,12 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         raise UserError("你的账号已停用，客户和任务已移交。如有疑问请联系主管")
     if event.kind == EventKind.ENTER:
         return []
-    if event.kind == EventKind.IMAGE:
-        return await _run(tasks.attach_image, Command(event, user, "", ""), db, ctx)
+    if event.kind in ATTACHMENT_ROUTES:
+        return await _run(ATTACHMENT_ROUTES[event.kind], Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
+    if event.media_id and event.kind == EventKind.TEXT:  # words with a picture (richText, mixed)
+        await attachments.keep(db, event, user, kind="image")
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
         if event.is_group:
@@ -213,6 +222,7 @@ async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -
 async def find_sender(db: AsyncSession, event: Event) -> User | None:
     column = {
         Platform.WECOM: User.wecom_userid,
+        Platform.WECOM_BOT: User.wecom_userid,
         Platform.DINGTALK: User.dingtalk_userid,
         Platform.SHELL: User.name,
     }[event.platform]

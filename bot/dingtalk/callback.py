@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from bot.adapter import AdapterDeps
-from bot.dingtalk.events import parse_robot_message
+from bot.dingtalk import cards
+from bot.dingtalk.events import card_message_key, parse_card_callback, parse_robot_message
 from bot.dingtalk.signing import check_callback
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
 from storage.inbox import store_event
@@ -67,7 +70,32 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
         # Replies go through the outbox (sessionWebhook or robot API), never in this answer.
         return web.json_response({})
 
-    return [web.post("/dingtalk/callback", receive)]
+    routes = [web.post("/dingtalk/callback", receive)]
+    if deps.settings.dingtalk_card_template_id:
+        routes.append(web.post(cards.CALLBACK_PATH, _card_receiver(deps)))
+    return routes
+
+
+def _card_receiver(deps: AdapterDeps) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """HTTP-mode card clicks: the registered URL's token (only DingTalk knows it) is the check."""
+    token = cards.callback_token(deps.settings.dingtalk_app_secret or "")
+    max_bytes = deps.settings.callback_max_bytes
+
+    async def receive_card(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.query.get("t", ""), token):
+            return _reject(401, "bad_card_token", request)
+        body = await request.content.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            return _reject(413, "too_large", request)
+        try:
+            payload = body.decode("utf-8")
+            parse_card_callback(payload)
+        except ValueError as err:
+            return _reject(400, "malformed", request, detail=str(err))
+        await save_message(deps, card_message_key(payload), payload)
+        return web.json_response({})  # the card is updated through the API, from the outbox
+
+    return receive_card
 
 
 def _reject(status: int, reason: str, request: web.Request, detail: str = "") -> web.Response:

@@ -20,7 +20,13 @@ ImportKind = Literal["teams", "users", "customers"]
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "teams": (
         ("name",),
-        ("wecom_webhook", "dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"),
+        (
+            "wecom_webhook",
+            "dingtalk_conversation_id",
+            "dingtalk_webhook",
+            "dingtalk_secret",
+            "wecom_bot_chatid",
+        ),
     ),
     "users": (("name", "role"), ("team", "manager", "wecom_userid", "dingtalk_userid")),
     "customers": (("name", "owner"), ("aliases", "stage", "level")),
@@ -32,6 +38,7 @@ MAX_LENGTH = {
     "dingtalk_conversation_id": 200,
     "dingtalk_webhook": 500,
     "dingtalk_secret": 200,
+    "wecom_bot_chatid": 128,
     "wecom_userid": 64,
     "dingtalk_userid": 64,
 }
