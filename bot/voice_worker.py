@@ -107,13 +107,14 @@ class VoiceWorker:
         an Ogg/Opus copy for browsers, transcoded once here, off the event loop."""
         if not audio or not transcript.text or len(audio) > self.settings.voice_keep_max_bytes:
             return None
-        try:
-            playback = await asyncio.to_thread(
-                to_playback, audio, fmt=media_format, max_s=self.settings.asr_max_audio_s
-            )
-        except AudioError:
-            log.warning("voice_playback_not_made", media_format=media_format)
-            playback = None
+        playback = transcript.playback  # local engines make it in their worker process
+        if playback is None:
+            try:
+                playback = await asyncio.to_thread(
+                    to_playback, audio, fmt=media_format, max_s=self.settings.asr_max_audio_s
+                )
+            except AudioError:
+                log.warning("voice_playback_not_made", media_format=media_format)
         return Recording(
             audio=audio,
             media_format=media_format,

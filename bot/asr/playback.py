@@ -7,6 +7,7 @@ import io
 
 import av
 import numpy as np
+import numpy.typing as npt
 
 from bot.asr.audio import SAMPLE_RATE, decode_to_pcm16k
 
@@ -17,7 +18,11 @@ FRAME = 320  # 20 ms at 16 kHz, what libopus takes
 
 def to_playback(audio: bytes, *, fmt: str | None, max_s: float) -> bytes:
     """Ogg/Opus bytes of the audio; an AudioError if it cannot be decoded."""
-    pcm = decode_to_pcm16k(audio, max_s=max_s, fmt=fmt)
+    return pcm_to_playback(decode_to_pcm16k(audio, max_s=max_s, fmt=fmt))
+
+
+def pcm_to_playback(pcm: npt.NDArray[np.float32]) -> bytes:
+    """Ogg/Opus bytes of 16 kHz mono audio (the ASR worker makes them from what it decoded)."""
     padded = np.pad(pcm, (0, -len(pcm) % FRAME)).astype(np.float32)
     out = io.BytesIO()
     with av.open(out, mode="w", format="ogg") as container:
