@@ -1,7 +1,8 @@
 """GET /media/voice/<id>: a voice note's recording for playback in a browser.
 
-Reached with a signed link (handlers/voice_media.signed_path: ?u=<user>&exp=<unix>&sig=<hmac>);
-the link's user must still be active and allowed to see the recording's customer. Answers:
+Reached with a signed link (handlers/voice_media.signed_path: ?u=<user>&exp=<unix>&sig=<hmac>)
+or with a board session (the 看板 cookie, bot/web/auth.py); the user must still be active and
+allowed to see the recording's customer. Answers:
 200 audio/ogg, 403 for a missing/bad/expired signature or a customer the user may not see,
 404 for no such recording, 410 once the recording was purged after its retention time.
 """
@@ -15,8 +16,10 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.runtime import Runtime
+from bot.web.auth import SESSION_COOKIE
 from config.settings import Settings
 from handlers.voice_media import Playable, Refusal, check_signature, playable, signed_path
+from storage import board_auth
 from storage.models import User
 
 _STATUS = {Refusal.NOT_FOUND: 404, Refusal.FORBIDDEN: 403, Refusal.PURGED: 410}
@@ -67,10 +70,14 @@ async def voice_media(request: web.Request, runtime: Runtime) -> web.StreamRespo
         sig=query.get("sig", ""),
         now=runtime.clock.now(),
     )
-    if user_id is None:
+    session = request.cookies.get(SESSION_COOKIE, "")
+    if user_id is None and not session:
         return _refuse(403, "链接无效或已过期 (bad or expired link)")
     async with runtime.sessions() as db:
-        user = await db.get(User, user_id)
+        if user_id is not None:
+            user = await db.get(User, user_id)
+        else:  # no link: the board session's user, if the session is live
+            user = await board_auth.session_user(db, session, now=runtime.clock.now())
         if user is None or not user.active:
             return _refuse(403, _TEXT[Refusal.FORBIDDEN])
         found = await playable(db, recording_id, user)

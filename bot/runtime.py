@@ -57,6 +57,7 @@ class Runtime:
             rules=rules,
             tz=settings.tz,
             extractor=extractor,
+            public_url=settings.public_url,
             voice_retention_days=settings.voice_retention_days,
         )
         deps = AdapterDeps(

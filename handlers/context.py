@@ -16,4 +16,5 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+    public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)
     voice_retention_days: int = 180  # SALESBOT_VOICE_RETENTION_DAYS: recordings, then purged

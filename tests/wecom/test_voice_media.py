@@ -18,6 +18,7 @@ from bot.asr.audio import decode_to_pcm16k
 from bot.asr.playback import PLAYBACK_TYPE, to_playback
 from bot.jobs import run_job
 from bot.media import voice_link
+from bot.web.auth import SESSION_COOKIE
 from config.rules import Rules
 from handlers.chat import Card, Event, Platform, message_as_text
 from handlers.clock import FrozenClock
@@ -25,6 +26,7 @@ from handlers.context import Context
 from handlers.router import dispatch
 from handlers.voice import Recording, log_voice_note
 from handlers.voice_media import purge_recordings
+from storage.board_auth import open_session
 from storage.models import Customer, Followup, Role, Team, User, VoiceRecording
 from storage.voice_recordings import keep_recording, recording_of
 from tests.fakes.wecom import FakeWeCom
@@ -266,3 +268,18 @@ async def test_a_voice_note_taken_back_with_undo_takes_its_recording_with_it(
         assert await db.get(Followup, followup_id) is None
         assert await recording_of(db, followup_id) is None
         assert await db.get(VoiceRecording, seeded.recording_id) is not None  # the other stays
+
+
+async def test_a_board_session_opens_it_for_whoever_may_see_the_customer(
+    bot: Instance, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    seeded = await seed(sessions, clock)
+    async with sessions() as db, db.begin():
+        manager = await open_session(db, seeded.users["陈静"], now=clock.now(), via="link")
+        other = await open_session(db, seeded.users["周敏"], now=clock.now(), via="link")
+    path = f"/media/voice/{seeded.recording_id}"
+    for token, status in ((manager, 200), (other, 403), ("not-a-session", 403)):
+        async with bot.client.get(path, cookies={SESSION_COOKIE: token}) as resp:
+            assert resp.status == status, token
+            if status == 200:
+                assert resp.content_type == "audio/ogg"
