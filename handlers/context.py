@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from config.rules import Rules
 from handlers.clock import Clock
 from handlers.extraction import Extractor, RuleExtractor
+from handlers.workdays import use_holidays
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,6 @@ class Context:
     extractor: Extractor = field(default_factory=RuleExtractor)
     public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)
     voice_retention_days: int = 180  # SALESBOT_VOICE_RETENTION_DAYS: recordings, then purged
+
+    def __post_init__(self) -> None:
+        use_holidays(self.rules.holidays)  # the rules file's years chinese-calendar lacks

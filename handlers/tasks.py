@@ -17,7 +17,7 @@ from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
-from handlers.permissions import can_act_on, is_manager_or_above
+from handlers.permissions import Access, owns, refusal_for
 from handlers.timefmt import format_local
 from handlers.watch.low_health import find_low_health
 from storage import audit
@@ -241,10 +241,8 @@ async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Ta
     if task is None:
         raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
     customer = await db.get_one(Customer, task.customer_id)
-    if task.assignee_id != cmd.user.id and not (
-        is_manager_or_above(cmd.user) and await can_act_on(db, cmd.user, customer)
-    ):
-        raise NotAllowed(f"任务卡 #{task.id} 不是你的")
+    if not owns(cmd.user, task.assignee_id):
+        raise NotAllowed(f"任务卡 #{task.id} 不是你的：{refusal_for(Access.ACT, '任务卡')}")
     return task, customer
 
 

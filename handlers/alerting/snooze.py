@@ -17,7 +17,7 @@ from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
 from handlers.extraction import parse_due
 from handlers.extraction.hits import small_number
-from handlers.permissions import customers_visible_to, is_manager_or_above
+from handlers.permissions import Access, customers_where, is_manager_or_above
 from handlers.quiet import quiet_until
 from handlers.timefmt import format_local
 from storage import audit
@@ -94,8 +94,11 @@ def _moment(
     return datetime.combine(day, hour, tz).astimezone(UTC), False
 
 
-async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str) -> Alert:
-    """An alert by its code (A12), if the sender may see it: it is about them, or their team's."""
+async def load_alert(
+    cmd: Command, db: AsyncSession, code: str, *, example: str, access: Access = Access.SUPERVISE
+) -> Alert:
+    """An alert by its code (A12), if the sender may: it is about them, or (managers) a customer
+    they may read (为什么) or supervise (稍后提醒)."""
     match = _CODE.match(code.strip())
     if match is None:
         raise UserError(f"「{code}」不是预警编号", example=example)
@@ -107,12 +110,17 @@ async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str)
     if is_manager_or_above(cmd.user) and alert.customer_id is not None:
         visible = await db.execute(
             select(Customer.id).where(
-                Customer.id == alert.customer_id, customers_visible_to(cmd.user)
+                Customer.id == alert.customer_id, customers_where(cmd.user, access)
             )
         )
         if visible.first() is not None:
             return alert
-    raise NotAllowed(f"预警 A{alert.id} 不是你的")
+    if access == Access.READ:
+        raise NotAllowed(f"预警 A{alert.id} 说的是别人负责的客户，你看不到它。发「我的」看你的客户")
+    raise NotAllowed(
+        f"预警 A{alert.id} 不是发给你的，只有负责的同事（或其主管）能推迟它。"
+        f"可以发「为什么 A{alert.id}」看看原因"
+    )
 
 
 async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

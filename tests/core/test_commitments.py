@@ -136,10 +136,15 @@ async def test_keeping_someone_elses_commitment_is_refused_and_audited(team: See
     assert await team.count(AuditEntry, *denied) == 1
 
 
-async def test_the_manager_may_close_a_commitment_of_the_team(team: SeededTeam) -> None:
+async def test_nobody_keeps_a_commitment_on_the_reps_behalf(team: SeededTeam) -> None:
     await team.talk("李娜", "承诺 宏达 寄样品 周五")
-    answer = await team.talk("陈静", "兑现 C-20260305-001")
-    assert "已兑现" in answer
+    for boss in ("陈静", "赵强", "周敏"):  # own manager, director, another team's manager
+        answer = await team.talk(boss, "兑现 C-20260305-001")
+        assert "只能由负责的销售本人操作" in answer, boss
+    async with team.sessions() as db:
+        commitment = (await db.execute(select(Commitment))).scalar_one()
+    assert commitment.status == "open"
+    assert "已兑现" in await team.talk("李娜", "兑现 C-20260305-001")
 
 
 async def test_my_commitments_lists_the_open_ones_soonest_first(team: SeededTeam) -> None:
