@@ -142,7 +142,14 @@ def shell(
 
     settings, rules = _config()
     extractor = RuleExtractor(rules.stage_names)  # stage hints in notes: the configured funnel
-    ctx = Context(clock=SystemClock(), rules=rules, tz=settings.tz, extractor=extractor)
+    ctx = Context(
+        clock=SystemClock(),
+        rules=rules,
+        tz=settings.tz,
+        extractor=extractor,
+        max_note_chars=settings.max_note_chars,
+        extract_budget_s=settings.extract_budget_s,
+    )
     raise typer.Exit(_run(_with_db(settings, lambda s: run_shell(s, ctx, user_name=as_user))))
 
 

@@ -52,7 +52,14 @@ class Runtime:
         http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         wake, outbox_wake, voice_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
         extractor = build_extractor(settings, http, stages=rules.stage_names)
-        ctx = Context(clock=clock, rules=rules, tz=settings.tz, extractor=extractor)
+        ctx = Context(
+            clock=clock,
+            rules=rules,
+            tz=settings.tz,
+            extractor=extractor,
+            max_note_chars=settings.max_note_chars,
+            extract_budget_s=settings.extract_budget_s,
+        )
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
         )

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_timeout_s: float = Field(default=8.0, gt=0)
 
+    # Bounds on one message (docs/SECURITY.md): longer notes are refused unread.
+    max_note_chars: int = Field(default=2000, ge=1, le=100_000)
+    extract_budget_s: float = Field(default=10.0, gt=0)
+
     # Operational knobs (not in the contract's list, all optional).
     callback_max_bytes: int = Field(default=256 * 1024, gt=0)
     callback_window_s: int = Field(default=300, gt=0)

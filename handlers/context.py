@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from config.rules import Rules
 from handlers.clock import Clock
 from handlers.extraction import Extractor, RuleExtractor
+from handlers.limits import DEFAULT_MAX_NOTE_CHARS
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,5 @@ class Context:
     rules: Rules
     tz: ZoneInfo
     extractor: Extractor = field(default_factory=RuleExtractor)
+    max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # longer messages are refused unread
+    extract_budget_s: float = 10.0  # extraction runs in a thread; past this the rep is told

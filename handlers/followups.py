@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import commitments
@@ -12,10 +14,13 @@ from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.extraction import Extraction, format_log
+from handlers.limits import check_note_length
 from handlers.lookup import Candidate, find_customer, pick, visible_candidates
 from handlers.stages import move_allowed, move_stage
 from storage import audit
 from storage.models import Customer, Followup, User
+
+log = structlog.get_logger()
 
 EXAMPLE = "跟进 启明科技 电话确认了试用安排，下周三前给反馈"
 LOW_CONFIDENCE = 0.75
@@ -52,9 +57,18 @@ async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
 
 
 async def extract_for(ctx: Context, text: str, candidates: list[Candidate]) -> Extraction:
-    return await ctx.extractor.extract(
+    """The extractor's reading of a note, within the time budget (it runs off the event loop)."""
+    check_note_length(text, ctx.max_note_chars)
+    work = ctx.extractor.extract(
         text, now=ctx.clock.now(), tz=ctx.tz, customers=[c.ref() for c in candidates]
     )
+    try:
+        return await asyncio.wait_for(work, timeout=ctx.extract_budget_s)
+    except TimeoutError:
+        log.warning("extraction_over_budget", chars=len(text), budget_s=ctx.extract_budget_s)
+        raise UserError(
+            "这条记录太复杂，没能及时整理，没有保存。请写短一些再发", example=EXAMPLE
+        ) from None
 
 
 async def record_note(

@@ -24,6 +24,7 @@ from handlers.commands import Command, match_word
 from handlers.context import Context
 from handlers.errors import NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
+from handlers.limits import check_note_length, cleaned
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
 
@@ -110,6 +111,7 @@ UNSUPPORTED = "暂不支持该消息类型，请发文字或语音。发「帮�
 async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """Handle one event in the caller's transaction; the same message id twice → nothing."""
     structlog.contextvars.bind_contextvars(platform=event.platform, message_id=event.message_id)
+    event = cleaned(event)
     if await db.get(HandledEvent, (str(event.platform), event.message_id)) is not None:
         log.info("event_already_handled")
         return []
@@ -153,6 +155,7 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         return await _run(tasks.attach_image, Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
+    check_note_length(event.text, ctx.max_note_chars)
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
         return [Reply(_not_understood(event.text))]

@@ -13,6 +13,7 @@ from handlers.chat import CardUpdate, Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
+from handlers.numbers import parse_id
 from handlers.permissions import can_act_on, is_manager_or_above
 from handlers.timefmt import format_local
 from handlers.watch import alerts, timeline
@@ -25,7 +26,7 @@ from storage.models import Alert, Customer, Task, TaskStatus, User
 
 ACCEPT_EXAMPLE = "接受 12"
 DONE_EXAMPLE = "完成 12 已电话回访，客户满意度 9 分"
-_NUMBER = re.compile(r"^(?:#|T|任务)?(\d+)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^(?:#|T|任务)?(\S+)$", re.IGNORECASE)
 OPEN = (TaskStatus.PUSHED, TaskStatus.ACCEPTED)
 UPCOMING_DAYS = 7
 STATUS_LABEL: dict[str, str] = {
@@ -216,7 +217,8 @@ async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Ta
     match = _NUMBER.match(words[0]) if words else None
     if match is None:
         raise UserError("请写上任务卡编号", example=example)
-    task = await db.get(Task, int(match.group(1)))
+    task_id = parse_id(match.group(1))
+    task = await db.get(Task, task_id) if task_id is not None else None
     if task is None:
         raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
     customer = await db.get_one(Customer, task.customer_id)

@@ -11,6 +11,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy import DateTime, String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,11 @@ from storage import leases
 from storage.queue_models import InboxItem, ItemStatus
 from storage.upsert import dialect_name, insert_for, rowcount
 
+log = structlog.get_logger()
+
 LEASE = timedelta(minutes=2)
+PLATFORM_CHARS = 20  # the inbox columns' sizes
+KEY_CHARS = 300
 MAX_BATCH = 200  # rows per INSERT; ~1 KB each, so one statement stays well under 1 MB
 
 # One fixed statement whatever the batch size, so asyncpg prepares it once per connection.
@@ -69,8 +74,19 @@ async def store_event(
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: use clock.now() or attach a tz")
+    check_row(platform, message_key, payload)
     row = _Row(platform, message_key, payload, now.astimezone(UTC))
     return await batcher_for(sessions).store(sessions, row)
+
+
+def check_row(platform: str, message_key: str, payload: str) -> None:
+    """ValueError for what the columns cannot hold: caught before it joins anyone's batch."""
+    if not 0 < len(platform) <= PLATFORM_CHARS:
+        raise ValueError(f"platform: 1 to {PLATFORM_CHARS} characters")
+    if not 0 < len(message_key) <= KEY_CHARS:
+        raise ValueError(f"message key: 1 to {KEY_CHARS} characters, not {len(message_key)}")
+    if "\x00" in message_key or "\x00" in payload:
+        raise ValueError("NUL character")  # PostgreSQL text cannot hold it
 
 
 class InboxBatcher:
@@ -114,10 +130,18 @@ class InboxBatcher:
         try:
             new = await _insert_retrying(sessions, list(firsts.values()))
         except Exception as err:
-            for _row, answer in batch:
-                if not answer.done():
-                    answer.set_exception(err)
-            return
+            if len(firsts) == 1:
+                for _row, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(err)
+                return
+            # One bad row must not fail its batch-mates: each on its own, to learn which.
+            log.warning("inbox_batch_failed", size=len(firsts), error=type(err).__name__)
+            new, failed = await _insert_each(sessions, list(firsts.values()))
+            for row, answer in batch:
+                if row.key in failed and not answer.done():
+                    answer.set_exception(failed[row.key])
+            batch = [(row, answer) for row, answer in batch if row.key not in failed]
         except BaseException:  # cancelled (shutdown): nobody learns an answer
             for _row, answer in batch:
                 answer.cancel()
@@ -142,6 +166,20 @@ async def _insert_retrying(
         if not err.connection_invalidated:
             raise
     return await _insert(sessions, rows)
+
+
+async def _insert_each(
+    sessions: async_sessionmaker[AsyncSession], rows: list[_Row]
+) -> tuple[set[Key], dict[Key, Exception]]:
+    """The rows one statement each: the new ones, and each failed row's own error."""
+    new: set[Key] = set()
+    failed: dict[Key, Exception] = {}
+    for row in rows:
+        try:
+            new |= await _insert_retrying(sessions, [row])
+        except Exception as err:
+            failed[row.key] = err
+    return new, failed
 
 
 async def _insert(sessions: async_sessionmaker[AsyncSession], rows: list[_Row]) -> set[Key]:

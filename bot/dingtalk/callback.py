@@ -6,6 +6,7 @@ import time
 
 import structlog
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
 from bot.dingtalk.events import parse_robot_message
@@ -62,8 +63,14 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
             payload = body.decode("utf-8")
             message = parse_robot_message(payload)
         except ValueError as err:  # UnicodeDecodeError is a ValueError too
-            return _reject(400, "malformed", request, detail=str(err))
-        await save_message(deps, message.msg_id, payload)
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        try:
+            await save_message(deps, message.msg_id, payload)
+        except ValueError as err:  # what the inbox columns cannot hold
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            # Not acked: DingTalk may deliver it again. One line, no traceback per request.
+            return _reject(503, "store_failed", request, detail=type(err).__name__)
         # Replies go through the outbox (sessionWebhook or robot API), never in this answer.
         return web.json_response({})
 

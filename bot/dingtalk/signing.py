@@ -24,8 +24,11 @@ def check_callback(
     """None if the headers are good, else the rejection reason (a metrics label)."""
     if not timestamp or not signature:
         return "missing_signature"
-    if not timestamp.isdigit():
+    # "²".isdigit() is True and int() refuses it: ASCII digits only, and a sane length.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 15:
         return "bad_timestamp"
+    if not signature.isascii() or len(signature) > 100:
+        return "bad_signature"
     # The sign covers only the timestamp, not the body: the inbox's msgId key stops replays.
     if abs(now_ms - int(timestamp)) > CALLBACK_WINDOW_MS:
         return "stale_timestamp"

@@ -65,8 +65,11 @@ class CallbackRoutes:
                 payload=xml,
                 now=self._deps.clock.now(),
             )
-        except (SQLAlchemyError, OSError):
-            log.exception("wecom_inbox_store_failed", msg_type=inbound.msg_type)
+        except ValueError as err:  # what the inbox columns cannot hold
+            return _refuse(Rejected(400, "malformed"), detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            # One line per request, no traceback: a database outage would otherwise flood the log.
+            log.error("wecom_inbox_store_failed", msg_type=inbound.msg_type, error=repr(err)[:300])
             REJECTIONS.labels(platform=PLATFORM, reason="store_failed").inc()
             return web.Response(status=503)  # not acked: WeCom will deliver it again
         CALLBACKS.labels(platform=PLATFORM, outcome="new" if is_new else "duplicate").inc()
@@ -94,7 +97,7 @@ def _ack(started: float) -> web.Response:
     return web.Response(text="")
 
 
-def _refuse(err: Rejected) -> web.Response:
+def _refuse(err: Rejected, *, detail: str = "") -> web.Response:
     REJECTIONS.labels(platform=PLATFORM, reason=err.reason).inc()
-    log.info("wecom_callback_rejected", reason=err.reason, status=err.status)
+    log.info("wecom_callback_rejected", reason=err.reason, status=err.status, detail=detail)
     return web.Response(status=err.status, text=err.reason)

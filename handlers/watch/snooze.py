@@ -14,15 +14,17 @@ from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
+from handlers.numbers import parse_decimal, parse_id
 from handlers.permissions import customers_visible_to, is_manager_or_above
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Alert, AlertStatus, Customer
 
 EXAMPLE = "稍后提醒 A12 2小时"
-_CODE = re.compile(r"^A?(\d+)$", re.IGNORECASE)
+MAX_SNOOZE_HOURS = 24 * 30  # a month; past that it is not a snooze
+_CODE = re.compile(r"^A?(\S+)$", re.IGNORECASE)
 _SPAN = re.compile(
-    r"^(\d+(?:\.\d+)?)\s*(h|hr|hrs|hours?|小时|个小时|钟头|m|min|mins|分钟|分|d|days?|天|日)$",
+    r"^(\S+?)\s*(h|hr|hrs|hours?|小时|个小时|钟头|m|min|mins|分钟|分|d|days?|天|日)$",
     re.IGNORECASE,
 )
 _UNIT_HOURS = {
@@ -49,8 +51,9 @@ def parse_span(text: str, *, now: datetime, rules: Rules, tz: ZoneInfo) -> datet
     if match is None:
         return None
     unit = match.group(2)
-    hours = float(match.group(1)) * _UNIT_HOURS[unit[0]]
-    return now + timedelta(hours=hours) if hours > 0 else None
+    amount = parse_decimal(match.group(1), high=MAX_SNOOZE_HOURS)
+    hours = amount * _UNIT_HOURS[unit[0].lower()] if amount is not None else 0.0
+    return now + timedelta(hours=hours) if 0 < hours <= MAX_SNOOZE_HOURS else None
 
 
 async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str) -> Alert:
@@ -58,7 +61,8 @@ async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str)
     match = _CODE.match(code.strip())
     if match is None:
         raise UserError(f"「{code}」不是预警编号", example=example)
-    alert = await db.get(Alert, int(match.group(1)))
+    alert_id = parse_id(match.group(1))
+    alert = await db.get(Alert, alert_id) if alert_id is not None else None
     if alert is None:
         raise UserError(f"没有编号为 A{match.group(1)} 的预警", example=example)
     if alert.user_id == cmd.user.id:
