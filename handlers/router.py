@@ -27,6 +27,7 @@ from handlers.help import help_text
 from handlers.limits import check_note_length, cleaned
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
+from storage.replay import conversation_sender_matches
 
 log = structlog.get_logger()
 
@@ -115,6 +116,11 @@ async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoin
     if await db.get(HandledEvent, (str(event.platform), event.message_id)) is not None:
         log.info("event_already_handled")
         return []
+    if not await _sender_owns_conversation(db, event, ctx):
+        # DingTalk HTTP mode signs no body: someone else's id in a private chat is a forgery.
+        log.warning("sender_not_conversation_owner", sender=event.sender)
+        db.add(_handled(event, None, [], ctx))
+        return []
     user = await find_sender(db, event)
     try:
         replies = await _route(event, user, db, ctx)
@@ -131,16 +137,33 @@ async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoin
                 note=f"{event.text[:200]} → {err.problem}",
             )
         replies = [err.to_reply()]
-    db.add(
-        HandledEvent(
-            platform=str(event.platform),
-            message_id=event.message_id,
-            user_id=user.id if user else None,
-            handled_at=ctx.clock.now(),
-            replies=[message_as_text(r) for r in replies if not isinstance(r, Push)],
-        )
-    )
+    db.add(_handled(event, user, replies, ctx))
     return replies
+
+
+def _handled(
+    event: Event, user: User | None, replies: list[Outgoing], ctx: Context
+) -> HandledEvent:
+    return HandledEvent(
+        platform=str(event.platform),
+        message_id=event.message_id,
+        user_id=user.id if user else None,
+        handled_at=ctx.clock.now(),
+        replies=[message_as_text(r) for r in replies if not isinstance(r, Push)],
+    )
+
+
+async def _sender_owns_conversation(db: AsyncSession, event: Event, ctx: Context) -> bool:
+    """A private conversation has one sender: the first seen in it (DingTalk's 1:1 cid)."""
+    if event.is_group or not event.conversation_id:
+        return True
+    return await conversation_sender_matches(
+        db,
+        platform=str(event.platform),
+        conversation_id=event.conversation_id,
+        sender=event.sender,
+        now=ctx.clock.now(),
+    )
 
 
 async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context) -> list[Outgoing]:

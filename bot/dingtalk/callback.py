@@ -10,9 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
 from bot.dingtalk.events import parse_robot_message
-from bot.dingtalk.signing import check_callback
+from bot.dingtalk.signing import check_callback, signature_expiry
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
 from storage.inbox import store_event
+from storage.replay import claim_signature
 
 log = structlog.get_logger()
 PLATFORM = "dingtalk"
@@ -65,6 +66,16 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
         except ValueError as err:  # UnicodeDecodeError is a ValueError too
             return _reject(400, "malformed", request, detail=str(err)[:200])
         try:
+            # The sign covers only the timestamp: one header pair signs one message, ever.
+            fresh = await claim_signature(
+                deps.sessions,
+                platform=PLATFORM,
+                signature=f"{request.headers['timestamp']}:{request.headers['sign']}",
+                message_key=message.msg_id,
+                expires_at=signature_expiry(request.headers["timestamp"]),
+            )
+            if not fresh:
+                return _reject(401, "replayed_signature", request, detail=message.msg_id[:64])
             await save_message(deps, message.msg_id, payload)
         except ValueError as err:  # what the inbox columns cannot hold
             return _reject(400, "malformed", request, detail=str(err)[:200])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
 CALLBACK_WINDOW_MS = 3_600_000  # DingTalk's rule: a callback timestamp is good for one hour
@@ -35,6 +36,11 @@ def check_callback(
     if not hmac.compare_digest(sign(timestamp, secret).encode(), signature.encode()):
         return "bad_signature"
     return None
+
+
+def signature_expiry(timestamp: str) -> datetime:
+    """When a checked callback timestamp stops being accepted: the replay cache keeps it so long."""
+    return datetime.fromtimestamp((int(timestamp) + CALLBACK_WINDOW_MS) / 1000, tz=UTC)
 
 
 def robot_webhook_query(timestamp_ms: int, secret: str) -> str:

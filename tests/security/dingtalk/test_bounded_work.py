@@ -64,7 +64,12 @@ async def ack_times(
     acks: list[float] = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        other = robot_message(text="帮助", msg_id=f"{prefix}{len(acks)}", sender="chenjing")
+        other = robot_message(
+            text="帮助",
+            msg_id=f"{prefix}{len(acks)}",
+            sender="chenjing",
+            conversation_id="cidChenJingPrivate==",
+        )
         status, seconds = await post(bot.client, other, clock)
         assert status == 200
         acks.append(seconds)
