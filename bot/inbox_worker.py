@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter
 from bot.delivery import Deliverer
-from bot.metrics import INBOX_DEAD, INBOX_LAG, INBOX_PENDING
+from bot.metrics import INBOX_DEAD, INBOX_DEAD_TOTAL, INBOX_LAG, INBOX_PENDING
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
 from handlers.router import dispatch
@@ -148,13 +148,24 @@ class InboxWorker:
         dead = item.attempts >= self.max_attempts
         now = self.ctx.clock.now()
         retry_at = now + timedelta(seconds=min(300, 5 * 2**item.attempts))
+        # Its own transaction, with nothing from the message in it but a cleaned error text:
+        # whatever made the message fail cannot make marking it fail too.
         async with self.sessions() as db, db.begin():
             await inbox.mark_failed(db, item.id, error=repr(err), dead=dead, retry_at=retry_at)
-            if dead:  # the user hears a short apology with a reference, never a stack trace
+        if not dead:
+            return
+        INBOX_DEAD_TOTAL.labels(platform=item.platform).inc()
+        log.error("inbox_dead", attempts=item.attempts, error=type(err).__name__)
+        # The user hears a short apology with a reference, never a stack trace. It can fail for
+        # the same reason the message did (its address): then it is logged, and that is all.
+        try:
+            async with self.sessions() as db, db.begin():
                 apology = Reply(APOLOGY.format(ref=f"IN-{item.id}"))
                 await self.deliverer.enqueue(
                     db, [apology], now=now, event=event, source=f"inbox:{item.id}:dead"
                 )
+        except Exception as apology_err:
+            log.error("inbox_apology_failed", error=repr(apology_err)[:300])
 
     async def refresh_metrics(self) -> None:
         async with self.sessions() as db:

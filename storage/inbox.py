@@ -272,12 +272,27 @@ async def mark_failed(
     db: AsyncSession, item_id: int, *, error: str, dead: bool, retry_at: datetime
 ) -> None:
     """A bug while handling: retry later (the lease runs out), or give up after N attempts."""
-    values: dict[str, object] = {"last_error": error[:2000]}
+    values: dict[str, object] = {"last_error": printable(error)[:2000]}
     if dead:
         values |= {"status": ItemStatus.DEAD, "taken_until": None}
     else:
         values |= {"status": ItemStatus.TAKEN, "taken_until": retry_at}
     await db.execute(update(InboxItem).where(InboxItem.id == item_id).values(**values))
+
+
+def printable(text: str) -> str:
+    """An error text any column takes: no NUL or other control characters (PostgreSQL)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+async def list_items(db: AsyncSession, *, dead_only: bool, limit: int = 200) -> list[InboxItem]:
+    """Unfinished (or only dead) rows, newest first."""
+    stmt = select(InboxItem).order_by(InboxItem.id.desc()).limit(limit)
+    if dead_only:
+        stmt = stmt.where(InboxItem.status == ItemStatus.DEAD)
+    else:
+        stmt = stmt.where(InboxItem.status != ItemStatus.DONE)
+    return list((await db.execute(stmt)).scalars())
 
 
 async def pending_count(db: AsyncSession) -> int:
