@@ -287,7 +287,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 shipped.sessions,
                 shipped.adapters,
                 shipped.ctx,
-                shipped.deliverer,
+                shipped.outbox_writer,
                 voice_intake=shipped.voice_intake,
                 max_attempts=shipped.max_attempts,
                 lease=shipped.lease,

@@ -35,7 +35,7 @@ from config.rules import load_rules  # noqa: E402
 from handlers.clock import FrozenClock  # noqa: E402
 from handlers.context import Context  # noqa: E402
 from handlers.watch.scan import run_watch  # noqa: E402
-from handlers.watch.stalls import candidates_stmt  # noqa: E402
+from handlers.watch.stage_stall import candidates_stmt  # noqa: E402
 from storage.db import create_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade_to_head  # noqa: E402
 

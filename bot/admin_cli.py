@@ -47,7 +47,7 @@ async def deactivate(settings: Settings, rules: Rules, name: str, to: str) -> li
                 Push(RecipientKind.USER, notice.user_id, Reply(notice.text), urgent=True)
                 for notice in report.notices
             ]
-            await runtime.deliverer.enqueue(db, pushes, now=now, source=f"offboard:{name}")
+            await runtime.outbox_writer.enqueue(db, pushes, now=now, source=f"offboard:{name}")
         return [*report.lines(), f"queued {len(pushes)} notice(s) for the people concerned"]
     finally:
         await runtime.close()

@@ -11,8 +11,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter
-from bot.delivery import Deliverer
 from bot.metrics import INBOX_DEAD, INBOX_DEAD_TOTAL, INBOX_LAG, INBOX_PENDING
+from bot.outbox_writer import OutboxWriter
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
 from handlers.router import dispatch
@@ -35,7 +35,7 @@ class InboxWorker:
         sessions: async_sessionmaker[AsyncSession],
         adapters: Mapping[Platform, Adapter],
         ctx: Context,
-        deliverer: Deliverer,
+        outbox_writer: OutboxWriter,
         *,
         voice_intake: VoiceIntake,
         max_attempts: int,
@@ -45,7 +45,7 @@ class InboxWorker:
         self.sessions = sessions
         self.adapters = adapters
         self.ctx = ctx
-        self.deliverer = deliverer
+        self.outbox_writer = outbox_writer
         self.voice_intake = voice_intake
         self.max_attempts = max_attempts
         self.batch = batch
@@ -128,7 +128,9 @@ class InboxWorker:
         else:
             outgoing = await dispatch(event, db, self.ctx)
         now = self.ctx.clock.now()
-        await self.deliverer.enqueue(db, outgoing, now=now, event=event, source=f"inbox:{item.id}")
+        await self.outbox_writer.enqueue(
+            db, outgoing, now=now, event=event, source=f"inbox:{item.id}"
+        )
         await inbox.mark_done(db, item.id, now=now)
 
     async def _voice_batch(self, batch: list[tuple[InboxItem, Event]]) -> None:
@@ -161,7 +163,7 @@ class InboxWorker:
         try:
             async with self.sessions() as db, db.begin():
                 apology = Reply(APOLOGY.format(ref=f"IN-{item.id}"))
-                await self.deliverer.enqueue(
+                await self.outbox_writer.enqueue(
                     db, [apology], now=now, event=event, source=f"inbox:{item.id}:dead"
                 )
         except Exception as apology_err:

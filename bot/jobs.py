@@ -10,11 +10,11 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.alerting.findings import JobResult
 from handlers.chat import Push
 from handlers.context import Context
 from handlers.digest import run_digest
 from handlers.sop import run_sop
-from handlers.watch.findings import JobResult
 from handlers.watch.scan import run_watch
 from storage.locks import try_job_lock
 
@@ -22,7 +22,7 @@ log = structlog.get_logger()
 
 
 class Enqueue(Protocol):
-    """Writes pushes as outbox rows in the job's own transaction (bot/delivery.py's Deliverer)."""
+    """Writes pushes as outbox rows in the job's own transaction (bot/outbox_writer.py)."""
 
     def __call__(
         self, db: AsyncSession, pushes: list[Push], *, now: datetime

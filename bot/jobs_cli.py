@@ -28,7 +28,7 @@ async def run_job_once(
             ctx=runtime.ctx,
             now=clock.now(),
             dry_run=dry_run,
-            enqueue=runtime.deliverer.enqueue,
+            enqueue=runtime.outbox_writer.enqueue,
         )
     finally:
         await runtime.close()

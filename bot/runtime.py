@@ -11,9 +11,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter, AdapterDeps
-from bot.delivery import Deliverer
 from bot.inbox_worker import InboxWorker
 from bot.outbox_sender import OutboxSender
+from bot.outbox_writer import OutboxWriter
 from bot.voice_intake import VoiceIntake
 from config.rules import Rules
 from config.settings import Settings
@@ -38,7 +38,7 @@ class Runtime:
     http: aiohttp.ClientSession
     ctx: Context
     adapters: dict[Platform, Adapter]
-    deliverer: Deliverer
+    outbox_writer: OutboxWriter
     inbox_worker: InboxWorker
     outbox_sender: OutboxSender
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,12 +64,12 @@ class Runtime:
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
         )
         adapters = build_adapters(deps)
-        deliverer = Deliverer(adapters, rules, settings.tz, wake=outbox_wake)
+        outbox_writer = OutboxWriter(adapters, rules, settings.tz, wake=outbox_wake)
         inbox_worker = InboxWorker(
             sessions,
             adapters,
             ctx,
-            deliverer,
+            outbox_writer,
             voice_intake=VoiceIntake(settings, wake=voice_wake),
             max_attempts=settings.inbox_max_attempts,
             lease=timedelta(seconds=settings.inbox_lease_s),
@@ -90,7 +90,7 @@ class Runtime:
             http,
             ctx,
             adapters,
-            deliverer,
+            outbox_writer,
             inbox_worker,
             sender,
             wake,

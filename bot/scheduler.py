@@ -31,7 +31,7 @@ class JobRuntime(Protocol):
     sessions: async_sessionmaker[AsyncSession]
     ctx: Context
     clock: Clock
-    deliverer: Any
+    outbox_writer: Any
 
 
 class JobScheduler:
@@ -126,9 +126,9 @@ class JobScheduler:
                 self._running.discard(task)
 
     def _enqueue_for(self, name: str) -> Any:
-        deliverer = self.runtime.deliverer
+        outbox_writer = self.runtime.outbox_writer
 
         async def enqueue(db: AsyncSession, pushes: list[Any], *, now: datetime) -> None:
-            await deliverer.enqueue(db, pushes, now=now, source=f"job:{name}")
+            await outbox_writer.enqueue(db, pushes, now=now, source=f"job:{name}")
 
         return enqueue

@@ -108,7 +108,7 @@ def voice_steps(runtime: Runtime, transcriber: Transcriber) -> dict[str, Step]:
         runtime.sessions,
         runtime.adapters,
         runtime.ctx,
-        runtime.deliverer,
+        runtime.outbox_writer,
         transcriber,
         settings,
     )

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter, MediaError
 from bot.asr import AsrUnavailable, AudioError, Transcriber, Transcript
-from bot.delivery import Deliverer
 from bot.metrics import ASR_SECONDS
+from bot.outbox_writer import OutboxWriter
 from config.settings import Settings
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
@@ -35,7 +35,7 @@ class VoiceWorker:
         sessions: async_sessionmaker[AsyncSession],
         adapters: Mapping[Platform, Adapter],
         ctx: Context,
-        deliverer: Deliverer,
+        outbox_writer: OutboxWriter,
         transcriber: Transcriber,
         settings: Settings,
         *,
@@ -44,7 +44,7 @@ class VoiceWorker:
         self.sessions = sessions
         self.adapters = adapters
         self.ctx = ctx
-        self.deliverer = deliverer
+        self.outbox_writer = outbox_writer
         self.transcriber = transcriber
         self.settings = settings
         self.max_attempts = max_attempts
@@ -130,7 +130,7 @@ class VoiceWorker:
                     message_id=job.message_id,
                     asr=asr,
                 )
-            await self.deliverer.enqueue(
+            await self.outbox_writer.enqueue(
                 db, outgoing, now=now, event=event, source=f"voice:{job.id}"
             )
             await voice_jobs.finish_job(
@@ -153,7 +153,7 @@ class VoiceWorker:
     ) -> None:
         now = self.ctx.clock.now()
         async with self.sessions() as db, db.begin():
-            await self.deliverer.enqueue(
+            await self.outbox_writer.enqueue(
                 db, outgoing, now=now, event=event, source=f"voice:{job.id}"
             )
             await voice_jobs.finish_job(db, job.id, now=now, last_error=error[:2000])
@@ -170,7 +170,7 @@ class VoiceWorker:
                 retry_at=now + timedelta(seconds=30 * job.attempts),
             )
             if dead:
-                await self.deliverer.enqueue(
+                await self.outbox_writer.enqueue(
                     db,
                     [Reply(APOLOGY.format(ref=job.id))],
                     now=now,

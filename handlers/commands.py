@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from handlers.chat import Event
+from handlers.chat import CardUpdate, Event, Outgoing
 from storage.models import User
 
 _SPACES = re.compile(r"[\s\u3000]+")
@@ -21,6 +21,13 @@ class Command:
 
     def args(self, maxsplit: int = 0) -> list[str]:
         return split_args(self.rest, maxsplit)
+
+    def with_card_update(self, replies: list[Outgoing], label: str) -> list[Outgoing]:
+        """A click on a card button: the card shows the outcome in place."""
+        action = self.event.action
+        if action is None or not label:
+            return replies
+        return [CardUpdate(action.card_id, label, action.response_code), *replies]
 
 
 def split_args(text: str, maxsplit: int = 0) -> list[str]:

@@ -12,7 +12,7 @@ from handlers.errors import UserError
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to
 from handlers.stages import move_allowed, move_stage
-from handlers.stall import LIGHT_ICON, Light, stall_state
+from handlers.stall_clock import LIGHT_ICON, Light, stall_state
 from storage import audit
 from storage.models import Customer, Role, StageChange
 

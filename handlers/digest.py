@@ -10,15 +10,15 @@ import structlog
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import JobResult, Level, Raised, Rule, Subject
+from handlers.alerting.ladder import late_window
+from handlers.alerting.messages import alert_title, format_span
+from handlers.alerting.txn import dry_run_guard
 from handlers.chat import Image, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.digest_chart import Rate, RepLoad, render_chart
-from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import JobResult, Level, Raised, Rule, Subject
-from handlers.watch.ladder import late_window, local_midnight
-from handlers.watch.messages import alert_title, format_span
-from handlers.watch.txn import dry_run_guard
+from handlers.timefmt import format_local, local_midnight
 from storage.models import (
     Alert,
     AlertStatus,

@@ -19,12 +19,14 @@ from handlers import (
     tasks,
     voice,
 )
+from handlers.alerting import snooze
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
 from handlers.errors import NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
 from handlers.limits import check_note_length, cleaned
+from handlers.watch import timeline
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
 from storage.replay import conversation_sender_matches
@@ -73,8 +75,10 @@ ROUTES: dict[str, Route] = {
     "任务": Route(tasks.list_tasks, "任务　查看我的任务卡"),
     "接受": Route(tasks.accept_task, "接受 <编号>　接受任务卡"),
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
-    "稍后提醒": Route(tasks.snooze, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"),
-    "为什么": Route(tasks.explain, "为什么 <编号>　查看预警原因和客户时间线"),
+    "稍后提醒": Route(
+        snooze.snooze_alert, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"
+    ),
+    "为什么": Route(timeline.explain, "为什么 <编号>　查看预警原因和客户时间线"),
     "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
     "停用": Route(
         offboarding_chat.offboard_from_chat,

@@ -13,14 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules, SopTemplate, Trigger
 from handlers import health
+from handlers.alerting.findings import JobResult, Raised
+from handlers.alerting.ladder import late_window
+from handlers.alerting.raising import raise_findings, result_of
+from handlers.alerting.recipients import Directory
+from handlers.alerting.txn import dry_run_guard, isolated
 from handlers.chat import Button, Card, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.timefmt import format_local
-from handlers.watch.findings import JobResult, Raised
-from handlers.watch.ladder import late_window
-from handlers.watch.raising import raise_findings, result_of
-from handlers.watch.recipients import Directory
-from handlers.watch.txn import dry_run_guard, isolated
+from handlers.watch.low_health import find_low_health
 from storage import audit
 from storage.models import Customer, CustomerEvent, EventKind, Task, TaskStatus, User
 from storage.upsert import insert_for
@@ -163,7 +164,7 @@ async def run_sop(
         missed, touched = await _mark_missed(db, ctx, directory, now=now)
         result.extend(missed)
         if touched:
-            findings = await health.find_low_health(db, ctx, now=now, customer_ids=touched)
+            findings = await find_low_health(db, ctx, now=now, customer_ids=touched)
             raised, notices = await raise_findings(db, ctx, findings, directory=directory, now=now)
             result.extend(result_of(raised, notices))
         return result

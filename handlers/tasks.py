@@ -9,18 +9,18 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import health
-from handlers.chat import CardUpdate, Outgoing, Reply
+from handlers.alerting import alerts
+from handlers.alerting.findings import Rule, Subject
+from handlers.alerting.raising import raise_findings, result_of
+from handlers.alerting.recipients import Directory
+from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
 from handlers.numbers import parse_id
 from handlers.permissions import can_act_on, is_manager_or_above
 from handlers.timefmt import format_local
-from handlers.watch import alerts, timeline
-from handlers.watch import snooze as snoozing
-from handlers.watch.findings import Rule, Subject
-from handlers.watch.raising import raise_findings, result_of
-from handlers.watch.recipients import Directory
+from handlers.watch.low_health import find_low_health
 from storage import audit
 from storage.models import Alert, Customer, Task, TaskStatus, User
 
@@ -105,7 +105,7 @@ async def accept_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outg
             f"完成后回复「完成 {task.id} <说明>」或发一张图片"
         )
     )
-    return _with_card_update(cmd, replies, "已接受 ✓")
+    return cmd.with_card_update(replies, "已接受 ✓")
 
 
 async def complete_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -124,7 +124,7 @@ async def complete_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
             )
         ]
     replies = await finish(db, ctx, task, customer, by=cmd.user, evidence=note, media_id=None)
-    return _with_card_update(cmd, replies, "已完成 ✓")
+    return cmd.with_card_update(replies, "已完成 ✓")
 
 
 async def attach_image(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -193,23 +193,12 @@ async def finish(
             f"客户健康分 {old_score} → {score}"
         )
     ]
-    findings = await health.find_low_health(db, ctx, now=now, customer_ids=[customer.id])
+    findings = await find_low_health(db, ctx, now=now, customer_ids=[customer.id])
     if findings:
         directory = await Directory.load(db)
         raised, notices = await raise_findings(db, ctx, findings, directory=directory, now=now)
         out += result_of(raised, notices).pushes
     return out
-
-
-async def snooze(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """稍后提醒 <编号> <时长>"""
-    replies, label = await snoozing.snooze_alert(cmd, db, ctx)
-    return _with_card_update(cmd, replies, label)
-
-
-async def explain(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """为什么 <编号>: the warning's rule, clock and evidence, and the customer's timeline."""
-    return await timeline.explain(cmd, db, ctx)
 
 
 async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Task, Customer]:
@@ -235,11 +224,3 @@ async def _resolve_task_alerts(db: AsyncSession, task: Task, *, now: datetime) -
     if task.status == TaskStatus.ACCEPTED:
         condition = and_(condition, Alert.rule == Rule.TASK_ACCEPT)
     await alerts.resolve_where(db, condition, now=now)
-
-
-def _with_card_update(cmd: Command, replies: list[Outgoing], label: str) -> list[Outgoing]:
-    """A click on a card button: the card shows the outcome in place."""
-    action = cmd.event.action
-    if action is None or not label:
-        return replies
-    return [CardUpdate(action.card_id, label, action.response_code), *replies]

@@ -1,12 +1,16 @@
-"""Dialect-aware SQL for the two databases we support: INSERT ... ON CONFLICT, row counts."""
+"""Dialect-aware SQL for our two databases: INSERT ... ON CONFLICT, GREATEST, row counts."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import ColumnElement, CursorResult, Result
+from sqlalchemy import func as sql_func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.base import UTCDateTime
 
 
 def dialect_name(db: AsyncSession) -> str:
@@ -23,3 +27,9 @@ def insert_for(db: AsyncSession, table: Any) -> Any:
 def rowcount(result: Result[Any]) -> int:
     """Rows an INSERT/UPDATE/DELETE touched."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def greatest(db: AsyncSession, *columns: Any) -> ColumnElement[datetime]:
+    """GREATEST on PostgreSQL, the scalar max() on SQLite; callers coalesce NULLs away."""
+    name = "greatest" if dialect_name(db) == "postgresql" else "max"
+    return getattr(sql_func, name)(*columns, type_=UTCDateTime())  # type: ignore[no-any-return]

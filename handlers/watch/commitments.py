@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
+from handlers.alerting.messages import format_span
 from handlers.context import Context
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
-from handlers.watch.messages import format_span
 from storage.models import Alert, Commitment, CommitmentStatus, Customer
 
 

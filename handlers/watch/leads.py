@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
 from handlers.context import Context
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
 from storage.models import Alert, Customer, Followup
 
 

@@ -9,15 +9,15 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import health
+from handlers.alerting import alerts, messages
+from handlers.alerting.findings import Finding, JobResult, Raised
+from handlers.alerting.raising import raise_findings, result_of
+from handlers.alerting.recipients import Directory, Target
+from handlers.alerting.txn import dry_run_guard
 from handlers.chat import RecipientKind
 from handlers.context import Context
-from handlers.watch import alerts, commitments, leads, messages, silence, stalls, task_sla
-from handlers.watch.findings import Finding, JobResult, Raised
-from handlers.watch.ladder import WorkdayCounter
-from handlers.watch.raising import raise_findings, result_of
-from handlers.watch.recipients import Directory, Target
-from handlers.watch.txn import dry_run_guard
+from handlers.stall_clock import WorkdayCounter
+from handlers.watch import commitments, leads, low_health, silence, stage_stall, task_sla
 from storage.models import Customer
 
 log = structlog.get_logger()
@@ -25,12 +25,12 @@ log = structlog.get_logger()
 Resolver = Callable[[AsyncSession, Context], Awaitable[list[int]]]
 
 RESOLVERS = (
-    stalls.resolve_stalls,
+    stage_stall.resolve_stalls,
     leads.resolve_touched_leads,
     commitments.resolve_closed_commitments,
     silence.resolve_active_steps,
     task_sla.resolve_settled_tasks,
-    health.resolve_recovered,
+    low_health.resolve_recovered,
 )
 
 
@@ -47,11 +47,11 @@ async def run_watch(
         counter = WorkdayCounter()
         findings: list[Finding] = []
         findings += await leads.find_untouched_leads(db, ctx, now=now)
-        findings += await stalls.find_stalls(db, ctx, now=now, counter=counter)
+        findings += await stage_stall.find_stalls(db, ctx, now=now, counter=counter)
         findings += await commitments.find_commitments_due(db, ctx, now=now)
         findings += await silence.find_silent_steps(db, ctx, now=now)
         findings += await task_sla.find_task_sla(db, ctx, now=now)
-        findings += await health.find_low_health(db, ctx, now=now)
+        findings += await low_health.find_low_health(db, ctx, now=now)
         raised, notices = await raise_findings(db, ctx, findings, directory=directory, now=now)
         log.info(
             "watch_scanned",

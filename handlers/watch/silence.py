@@ -12,12 +12,12 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy import func as sql_func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
 from handlers.context import Context
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
-from handlers.watch.stalls import greatest
 from storage.models import Alert, Commitment, CommitmentStatus, Customer, Task, TaskStatus
+from storage.upsert import greatest
 
 
 async def find_silent_steps(db: AsyncSession, ctx: Context, *, now: datetime) -> list[Finding]:

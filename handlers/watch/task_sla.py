@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import and_, case, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
+from handlers.alerting.messages import format_span
 from handlers.context import Context
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
-from handlers.watch.messages import format_span
 from storage.models import Alert, Customer, Task, TaskStatus
 
 OPEN = (TaskStatus.PUSHED, TaskStatus.ACCEPTED)

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting.messages import alert_title
+from handlers.alerting.snooze import load_alert
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer
 from handlers.timefmt import format_local
-from handlers.watch.messages import alert_title
-from handlers.watch.snooze import load_alert
 from storage.models import (
     Alert,
     AlertStatus,

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config.rules import Rules
+from handlers.alerting.findings import JobResult
 from handlers.chat import CardAction, Event, EventKind, Outgoing, Platform, Push, message_as_text
 from handlers.clock import FrozenClock
 from handlers.context import Context
 from handlers.router import dispatch
 from handlers.sop import run_sop
-from handlers.watch.findings import JobResult
 from handlers.watch.scan import run_watch
 from storage.models import (
     Alert,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
+from handlers.alerting.findings import JobResult
 from handlers.chat import Image, RecipientKind, Reply
 from handlers.digest import run_digest
 from handlers.digest_chart import Rate, RepLoad, find_cjk_font, render_chart
-from handlers.watch.findings import JobResult
 from storage.models import Alert, AlertStatus
 from tests.watch.conftest import World, lines, local
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.testing import capture_logs
 
 from bot.jobs import JOBS, run_job
+from handlers.alerting.txn import isolated
 from handlers.chat import Push
 from handlers.watch.scan import run_watch
-from handlers.watch.txn import isolated
 from storage.models import Alert, Customer
 from tests.watch.conftest import World, local
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.delivery import Deliverer
 from bot.jobs import run_job
+from bot.outbox_writer import OutboxWriter
 from handlers.chat import Platform
 from storage.models import Team, User
 from storage.outbox import Address
@@ -16,7 +16,7 @@ from tests.watch.conftest import SHANGHAI, World, local
 
 
 class AddressBook:
-    """The part of an adapter the Deliverer asks for addresses: users by name, teams by name."""
+    """The part of an adapter the OutboxWriter asks for addresses: users by name, teams by name."""
 
     platform = Platform.SHELL
 
@@ -42,13 +42,13 @@ async def test_night_scan_holds_the_yellow_list_until_morning_and_sends_overdue_
         created=local(2026, 3, 5, 18, 30),
     )
     adapters: dict[Platform, Any] = {Platform.SHELL: AddressBook()}
-    deliverer = Deliverer(adapters, world.rules, SHANGHAI)
+    outbox_writer = OutboxWriter(adapters, world.rules, SHANGHAI)
     lines = await run_job(
         "watch",
         sessions=world.sessions,
         ctx=world.ctx,
         now=local(2026, 3, 10, 22, 30),
-        enqueue=deliverer.enqueue,
+        enqueue=outbox_writer.enqueue,
     )
     async with world.sessions() as db:
         rows = (await db.execute(select(OutboxItem).order_by(OutboxItem.id))).scalars().all()

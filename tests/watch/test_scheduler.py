@@ -21,8 +21,8 @@ DEADLINE_S = 20.0
 
 
 @dataclass
-class RecordingDeliverer:
-    """Has the Deliverer's enqueue signature; remembers the pushes and their source."""
+class RecordingOutboxWriter:
+    """Has the OutboxWriter's enqueue signature; remembers the pushes and their source."""
 
     queued: list[tuple[str | None, Outgoing]] = field(default_factory=list)
 
@@ -43,11 +43,11 @@ class FakeRuntime:
     sessions: async_sessionmaker[AsyncSession]
     ctx: Context
     clock: FrozenClock
-    deliverer: RecordingDeliverer
+    outbox_writer: RecordingOutboxWriter
 
 
 def _runtime(world: World) -> FakeRuntime:
-    return FakeRuntime(world.sessions, world.ctx, world.clock, RecordingDeliverer())
+    return FakeRuntime(world.sessions, world.ctx, world.clock, RecordingOutboxWriter())
 
 
 async def test_jobs_are_planned_on_their_triggers(world: World) -> None:
@@ -82,4 +82,4 @@ async def test_start_catches_up_at_once_and_stop_waits_for_the_running_job(
         await scheduler.stop()
     assert scheduler.last_lines["watch"][-1] == "raised 1"
     assert scheduler.last_lines["digest"][-1] == "raised 2"  # 10:15 is past 09:00: both teams
-    assert [source for source, _ in runtime.deliverer.queued].count("job:watch") == 1
+    assert [source for source, _ in runtime.outbox_writer.queued].count("job:watch") == 1

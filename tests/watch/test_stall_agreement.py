@@ -1,4 +1,4 @@
-"""The set-based stall scan and handlers.stall.stall_state (the 我的 command) agree on customers."""
+"""The set-based stall scan and handlers.stall_clock.stall_state (我的) agree on customers."""
 
 from __future__ import annotations
 
@@ -7,10 +7,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from handlers.stall import Light, elapsed_days, stall_state
-from handlers.watch.findings import Level
-from handlers.watch.ladder import WorkdayCounter, crossing, elapsed, start_cutoff
-from handlers.watch.stalls import candidates_stmt
+from handlers.alerting.findings import Level
+from handlers.stall_clock import (
+    Light,
+    WorkdayCounter,
+    crossing,
+    elapsed,
+    elapsed_days,
+    stall_state,
+    start_cutoff,
+)
+from handlers.watch.stage_stall import candidates_stmt
 from storage.models import Customer
 from tests.watch.conftest import SHANGHAI, World, local
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from structlog.testing import capture_logs
 
+from handlers.alerting.findings import Level, Rule
 from handlers.chat import Card, RecipientKind
-from handlers.watch.findings import Level, Rule
 from storage.models import Alert, AlertStatus, Customer
 from tests.watch.conftest import World, lines, local
 

@@ -1,4 +1,4 @@
-"""Handler output → outbox rows: answers to the sender, pushes to users and team groups."""
+"""Handler output → outbox rows (not sending: bot/outbox_sender.py does that): answers, pushes."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ log = structlog.get_logger()
 UNROUTABLE = Address(platform="none", channel="unroutable", target="", rate_key="none")
 
 
-class Deliverer:
+class OutboxWriter:
     def __init__(
         self,
         adapters: Mapping[Platform, Adapter],

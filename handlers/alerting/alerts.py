@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.watch.findings import Finding
-from handlers.watch.ladder import AlertState
+from handlers.alerting.findings import Finding
+from handlers.alerting.ladder import AlertState
 from storage.models import Alert, AlertStatus
 from storage.upsert import dialect_name, insert_for
 

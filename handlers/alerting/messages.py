@@ -9,10 +9,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from config.rules import Rules
+from handlers.alerting.findings import Finding, Level, Rule
+from handlers.alerting.recipients import Target
 from handlers.chat import Button, Card, Push, RecipientKind
 from handlers.timefmt import format_local
-from handlers.watch.findings import Finding, Level, Rule
-from handlers.watch.recipients import Target
 
 RULE_LABEL: dict[str, str] = {
     Rule.LEAD_UNTOUCHED: "新线索未跟进",

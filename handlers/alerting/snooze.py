@@ -78,8 +78,8 @@ async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str)
     raise NotAllowed(f"预警 A{alert.id} 不是你的")
 
 
-async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> tuple[list[Outgoing], str]:
-    """The replies, and the label a clicked card shows."""
+async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """稍后提醒 <编号> <时长> (or the card button): the clicked card shows the outcome."""
     args = cmd.args(1)
     if len(args) < 2:
         raise UserError("请写上预警编号和推迟多久", example=EXAMPLE)
@@ -93,7 +93,7 @@ async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> tuple[li
         raise UserError(f"最多推迟 {limit_h} 小时", example=EXAMPLE)
     code = f"A{alert.id}"
     if alert.status == AlertStatus.RESOLVED:
-        return [Reply(f"预警 {code} 已解除，无需推迟")], "已解除"
+        return cmd.with_card_update([Reply(f"预警 {code} 已解除，无需推迟")], "已解除")
     if alert.snoozed_until is not None:
         raise UserError(
             f"预警 {code} 已推迟过一次（至 {format_local(alert.snoozed_until, ctx.tz)}），"
@@ -119,4 +119,4 @@ async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> tuple[li
         f"已推迟预警 {code} 至 {shown}，届时再提醒；在此之前不会升级。"
         "推迟已记录，主管可在简报和「为什么 " + code + "」中看到"
     )
-    return [reply], f"已推迟至 {shown}"
+    return cmd.with_card_update([reply], f"已推迟至 {shown}")

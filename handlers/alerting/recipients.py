@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting.findings import Level
 from handlers.chat import RecipientKind
-from handlers.watch.findings import Level
 from storage.models import Role, Team, User
 
 MAX_CHAIN = 6  # manager chains are short; a loop in bad data must not hang the scan

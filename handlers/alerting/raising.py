@@ -9,13 +9,13 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting import alerts, messages
+from handlers.alerting.findings import URGENT_LEVELS, Finding, JobResult, Level, Raised
+from handlers.alerting.ladder import escalation_time, late_window, plan
+from handlers.alerting.messages import Notice
+from handlers.alerting.recipients import Directory, Target
 from handlers.chat import RecipientKind
 from handlers.context import Context
-from handlers.watch import alerts, messages
-from handlers.watch.findings import URGENT_LEVELS, Finding, JobResult, Level, Raised
-from handlers.watch.ladder import escalation_time, late_window, plan
-from handlers.watch.messages import Notice
-from handlers.watch.recipients import Directory, Target
 from storage.models import AlertStatus
 
 log = structlog.get_logger()

@@ -1,6 +1,6 @@
 """Stage stalls, set-based: one SQL pass finds customers past their threshold and not yet told.
 
-Thresholds become clock-start cutoffs per stage (handlers/stall.py semantics), so the database
+Thresholds become clock-start cutoffs per stage (handlers/stall_clock.py), so the database
 compares timestamps instead of counting days.
 """
 
@@ -9,38 +9,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, literal, or_, select
+from sqlalchemy import Select, and_, case, exists, literal, or_, select
 from sqlalchemy import func as sql_func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules, Stage
+from handlers.alerting import alerts
+from handlers.alerting.findings import Finding, Level, Rule, Subject
 from handlers.context import Context
+from handlers.stall_clock import (
+    WorkdayCounter,
+    clock_start_sql,
+    crossing,
+    elapsed,
+    start_cutoff,
+)
 from handlers.timefmt import format_local
-from handlers.watch import alerts
-from handlers.watch.findings import Finding, Level, Rule, Subject
-from handlers.watch.ladder import WorkdayCounter, crossing, elapsed, start_cutoff
 from storage.base import UTCDateTime
 from storage.models import Alert, Customer, Followup
-from storage.upsert import dialect_name
 
 NOTE_CHARS = 30
-
-
-def greatest(db: AsyncSession, *columns: Any) -> ColumnElement[datetime]:
-    """GREATEST on PostgreSQL, the scalar max() on SQLite; callers coalesce NULLs away."""
-    name = "greatest" if dialect_name(db) == "postgresql" else "max"
-    return getattr(sql_func, name)(*columns, type_=UTCDateTime())  # type: ignore[no-any-return]
-
-
-def clock_start(db: AsyncSession) -> ColumnElement[datetime]:
-    """handlers.stall.stall_clock_start as SQL."""
-    entered = Customer.stage_entered_at
-    return greatest(
-        db,
-        entered,
-        sql_func.coalesce(Customer.last_evidence_at, entered),
-        sql_func.coalesce(Customer.next_step_due_at, entered),
-    )
 
 
 def stalling_stages(rules: Rules) -> list[Stage]:
@@ -78,7 +66,7 @@ def _cutoff(stages: list[Stage], rules: Rules, ctx: Context, now: datetime, leve
 def candidates_stmt(db: AsyncSession, ctx: Context, *, now: datetime) -> Select[Any]:
     """Stalled customers with no alert yet at the level their clock has reached."""
     stages = stalling_stages(ctx.rules)
-    start = clock_start(db)
+    start = clock_start_sql(db)
     level = case(
         (
             start < _cutoff(stages, ctx.rules, ctx, now, Level.DIRECTOR),
@@ -196,7 +184,7 @@ async def resolve_stalls(db: AsyncSession, ctx: Context, *, now: datetime) -> li
     gone = exists().where(
         Customer.id == Alert.subject_id,
         or_(
-            clock_start(db) > Alert.period_at,
+            clock_start_sql(db) > Alert.period_at,
             Customer.stage.not_in(names),
             Customer.next_step_due_at > now,
         ),
