@@ -59,6 +59,7 @@ class Runtime:
             extractor=extractor,
             max_note_chars=settings.max_note_chars,
             extract_budget_s=settings.extract_budget_s,
+            retention_days=settings.retention_days,
         )
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set

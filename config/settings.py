@@ -70,9 +70,11 @@ class Settings(BaseSettings):
     # Bounds on one message (docs/SECURITY.md): longer notes are refused unread.
     max_note_chars: int = Field(default=2000, ge=1, le=100_000)
     extract_budget_s: float = Field(default=10.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)  # inbox, outbox, handled events
 
     # Operational knobs (not in the contract's list, all optional).
     callback_max_bytes: int = Field(default=256 * 1024, gt=0)
+    callback_read_timeout_s: float = Field(default=10.0, gt=0)  # the whole body, ours not nginx's
     callback_window_s: int = Field(default=300, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     inbox_max_attempts: int = Field(default=5, ge=1)

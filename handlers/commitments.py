@@ -11,7 +11,7 @@ from handlers.chat import Outgoing, Reply
 from handlers.codes import next_code
 from handlers.commands import Command, split_args
 from handlers.context import Context
-from handlers.errors import NotAllowed, UserError
+from handlers.errors import NotFoundForYou, UserError
 from handlers.extraction import Due, parse_due
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to
@@ -124,14 +124,15 @@ async def keep_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> list[
     commitment = (
         await db.execute(select(Commitment).where(Commitment.code == code))
     ).scalar_one_or_none()
+    missing = f"你没有编号为 {code} 的承诺"
     if commitment is None:
-        raise UserError(f"没有编号为 {code} 的承诺", example=example)
+        raise UserError(missing, example=example)
     customer = await db.get_one(Customer, commitment.customer_id)
     visible = await db.execute(
         select(Customer.id).where(Customer.id == customer.id, customers_visible_to(cmd.user))
     )
     if commitment.owner_id != cmd.user.id and visible.first() is None:
-        raise NotAllowed(f"承诺 {code} 不是你的，你不能关闭它")
+        raise NotFoundForYou(missing, example=example)
     if commitment.status != CommitmentStatus.OPEN:
         raise UserError(
             f"承诺 {code} 已经是「{_status_label(commitment.status)}」状态", example=example

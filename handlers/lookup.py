@@ -9,7 +9,12 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.errors import AmbiguousCustomer, NotAllowed, UnknownCustomer
+from handlers.errors import (
+    AmbiguousCustomer,
+    NotFoundForYou,
+    UnknownCustomer,
+    unknown_customer_text,
+)
 from handlers.extraction import CustomerRef
 from handlers.permissions import customers_visible_to
 from storage.models import Customer, User
@@ -105,7 +110,8 @@ async def find_customer(db: AsyncSession, name: str, *, user: User, example: str
         await db.execute(select(Customer).where(Customer.name == name.strip()))
     ).scalar_one_or_none()
     if exact_elsewhere is not None or (not others and await _alias_elsewhere(db, name)):
-        raise NotAllowed(f"客户「{name}」不是你负责的客户，你不能操作它。如需协助请联系主管")
+        guesses = [c.name for c in others]
+        raise NotFoundForYou(unknown_customer_text(name, guesses), example=example)
     if len(others) > 1 and all(_score(name, c) >= FUZZY_ACCEPT for c in others):
         raise AmbiguousCustomer(name, [c.name for c in others], example=example)
     raise UnknownCustomer(name, [c.name for c in others], example=example)

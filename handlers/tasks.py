@@ -16,7 +16,7 @@ from handlers.alerting.recipients import Directory
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.errors import NotAllowed, UserError
+from handlers.errors import NotFoundForYou, UserError
 from handlers.numbers import parse_id
 from handlers.permissions import can_act_on, is_manager_or_above
 from handlers.timefmt import format_local
@@ -208,13 +208,14 @@ async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Ta
         raise UserError("请写上任务卡编号", example=example)
     task_id = parse_id(match.group(1))
     task = await db.get(Task, task_id) if task_id is not None else None
+    missing = f"你没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）"
     if task is None:
-        raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
+        raise UserError(missing, example=example)
     customer = await db.get_one(Customer, task.customer_id)
     if task.assignee_id != cmd.user.id and not (
         is_manager_or_above(cmd.user) and await can_act_on(db, cmd.user, customer)
     ):
-        raise NotAllowed(f"任务卡 #{task.id} 不是你的")
+        raise NotFoundForYou(missing, example=example)
     return task, customer
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
+from bot.body import BodyRefused, read_body
 from bot.dingtalk.events import parse_robot_message
 from bot.dingtalk.signing import check_callback, signature_expiry
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
@@ -37,6 +38,7 @@ async def save_message(deps: AdapterDeps, message_key: str, payload: str) -> boo
 def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
     secret = deps.settings.dingtalk_app_secret or ""
     max_bytes = deps.settings.callback_max_bytes
+    read_timeout_s = deps.settings.callback_read_timeout_s
 
     async def receive(request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -55,11 +57,10 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
         )
         if problem:
             return _reject(401, problem, request)
-        if request.content_length is not None and request.content_length > max_bytes:
-            return _reject(413, "too_large", request)
-        body = await request.read()
-        if len(body) > max_bytes:
-            return _reject(413, "too_large", request)
+        try:
+            body = await read_body(request, max_bytes=max_bytes, timeout_s=read_timeout_s)
+        except BodyRefused as err:
+            return _reject(err.status, err.reason, request)
         try:
             payload = body.decode("utf-8")
             message = parse_robot_message(payload)

@@ -13,7 +13,7 @@ from config.rules import Rules
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.errors import NotAllowed, UserError
+from handlers.errors import NotFoundForYou, UserError
 from handlers.numbers import parse_decimal, parse_id
 from handlers.permissions import customers_visible_to, is_manager_or_above
 from handlers.timefmt import format_local
@@ -63,8 +63,9 @@ async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str)
         raise UserError(f"「{code}」不是预警编号", example=example)
     alert_id = parse_id(match.group(1))
     alert = await db.get(Alert, alert_id) if alert_id is not None else None
+    missing = f"你没有编号为 A{match.group(1)} 的预警"
     if alert is None:
-        raise UserError(f"没有编号为 A{match.group(1)} 的预警", example=example)
+        raise UserError(missing, example=example)
     if alert.user_id == cmd.user.id:
         return alert
     if is_manager_or_above(cmd.user) and alert.customer_id is not None:
@@ -75,7 +76,7 @@ async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str)
         )
         if visible.first() is not None:
             return alert
-    raise NotAllowed(f"预警 A{alert.id} 不是你的")
+    raise NotFoundForYou(missing, example=example)
 
 
 async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

@@ -72,7 +72,7 @@ async def test_a_commitment_with_only_a_customer_is_refused(team: SeededTeam) ->
 
 async def test_a_commitment_to_an_unknown_customer_is_refused(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "承诺 火星科技 发正式报价 下周三17:00")
-    assert "没找到客户「火星科技」" in answer
+    assert "你能查看的客户里没有「火星科技」" in answer
     assert "请这样写" in answer
 
 
@@ -129,7 +129,7 @@ async def test_keeping_someone_elses_commitment_is_refused_and_audited(team: See
     await team.talk("李娜", "承诺 宏达 寄样品 周五")
     answer = await team.talk("王磊", "兑现 C-20260305-001")
     [commitment] = await commitments_of(team)
-    assert "不是你的" in answer
+    assert "你没有编号为" in answer
     assert commitment.status == CommitmentStatus.OPEN
     denied = AuditEntry.action == "denied", AuditEntry.actor_id == team.users["王磊"]
     assert await team.count(AuditEntry, *denied) == 1

@@ -19,7 +19,7 @@ async def denials(team: SeededTeam, user: str) -> list[AuditEntry]:
 
 async def test_a_rep_is_refused_a_followup_on_another_reps_customer(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "跟进 宏达建材 电话沟通了报价")
-    assert "客户「宏达建材」不是你负责的客户" in answer
+    assert "你能查看的客户里没有「宏达建材」" in answer
     assert await team.count(Followup) == 0
 
 
@@ -33,20 +33,20 @@ async def test_a_refusal_is_audited_as_denied(team: SeededTeam) -> None:
 
 async def test_a_rep_is_refused_a_stage_move_on_another_reps_customer(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "阶段 佛山宏达建材 方案")
-    assert "不是你负责的客户" in answer
+    assert "你能查看的客户里没有" in answer
     assert (await team.customer("佛山宏达建材")).stage == "线索"
     assert len(await denials(team, "王磊")) == 1
 
 
 async def test_a_rep_is_refused_a_commitment_on_another_reps_customer(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "承诺 宏达 寄样品 周五")
-    assert "不是你负责的客户" in answer
+    assert "你能查看的客户里没有" in answer
     assert await team.count(Commitment) == 0
 
 
 async def test_a_rep_is_refused_a_payment_on_another_reps_customer(team: SeededTeam) -> None:
     answer = await team.talk("李娜", "回款 启明 12万")
-    assert "不是你负责的客户" in answer
+    assert "你能查看的客户里没有" in answer
     assert len(await denials(team, "李娜")) == 1
 
 
@@ -65,7 +65,7 @@ async def test_a_manager_may_move_the_stage_of_the_teams_customer(team: SeededTe
 
 async def test_a_manager_is_refused_another_teams_customer(team: SeededTeam) -> None:
     answer = await team.talk("陈静", "跟进 南方电子 电话沟通")
-    assert "不是你负责的客户" in answer
+    assert "你能查看的客户里没有" in answer
     assert len(await denials(team, "陈静")) == 1
 
 

@@ -79,7 +79,7 @@ async def test_the_manager_sees_the_snooze_and_another_rep_sees_nothing(world: W
     manager = await world.talk("陈静", "why A1")
     other = await world.talk("张伟", "为什么 A1")
     assert "稍后提醒：王磊 将预警 A1 推迟至 3月11日(周三) 09:00" in manager
-    assert "不是你的" in other
+    assert "你没有编号为" in other
 
 
 async def test_yellow_warnings_are_not_urgent_and_overdue_promises_are(world: World) -> None:
