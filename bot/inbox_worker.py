@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -41,6 +42,7 @@ class InboxWorker:
         max_attempts: int,
         lease: timedelta = inbox.LEASE,
         batch: int = 10,
+        name: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.adapters = adapters
@@ -50,7 +52,8 @@ class InboxWorker:
         self.max_attempts = max_attempts
         self.batch = batch
         self.lease = lease
-        self.name = f"{socket.gethostname()}:{id(self):x}"
+        # Stable across restarts (the instance's name), so a restart can take back its own rows.
+        self.name = name or f"{socket.gethostname()}:{id(self):x}"
         self._lanes = asyncio.Semaphore(LANES)
 
     async def step(self) -> bool:
@@ -64,6 +67,37 @@ class InboxWorker:
                 lease=self.lease,
                 platforms=[str(p) for p in self.adapters],
             )
+        if not items:
+            return False
+        heartbeat = asyncio.create_task(self._heartbeat([i.id for i in items]), name="inbox-lease")
+        try:
+            await self._work(items)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        return True
+
+    async def reclaim_own(self) -> int:
+        """At start-up: what this instance held when it died is taken again at once."""
+        async with self.sessions() as db, db.begin():
+            released = await inbox.release_own(db, worker=self.name, now=self.ctx.clock.now())
+        if released:
+            log.info("inbox_leases_reclaimed", worker=self.name, rows=released)
+        return released
+
+    async def _heartbeat(self, item_ids: list[int]) -> None:
+        """Renew the batch's lease while it is worked on, so the lease itself can be short."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.sessions() as db, db.begin():
+                    until = self.ctx.clock.now() + self.lease
+                    await inbox.extend_leases(db, item_ids, worker=self.name, until=until)
+            except Exception as err:  # the work goes on; at worst the lease runs out
+                log.warning("inbox_heartbeat_failed", error=type(err).__name__)
+
+    async def _work(self, items: list[InboxItem]) -> None:
         lanes: dict[tuple[str, str], list[tuple[InboxItem, Event]]] = {}
         voice: list[tuple[InboxItem, Event]] = []
         for item in items:
@@ -82,7 +116,6 @@ class InboxWorker:
                 raise result
         if voice:
             await self._voice_batch(voice)
-        return bool(items)
 
     async def _in_order(self, lane: list[tuple[InboxItem, Event]]) -> None:
         async with self._lanes:  # a few at once: each holds a pooled connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -74,6 +75,7 @@ class Runtime:
             voice_intake=VoiceIntake(settings, wake=voice_wake),
             max_attempts=settings.inbox_max_attempts,
             lease=timedelta(seconds=settings.inbox_lease_s),
+            name=f"{settings.instance_name}@{socket.gethostname()}",
         )
         sender = OutboxSender(
             sessions,

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     callback_window_s: int = Field(default=300, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     inbox_max_attempts: int = Field(default=5, ge=1)
-    inbox_lease_s: float = Field(default=120.0, gt=0)  # a crashed worker's rows are retaken after
+    inbox_lease_s: float = Field(default=30.0, gt=0)  # renewed while held; a dead one runs out
     outbox_lease_s: float = Field(default=60.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     audit_retention_days: int = Field(default=180, ge=180)

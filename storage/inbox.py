@@ -23,7 +23,8 @@ from storage.upsert import dialect_name, insert_for, rowcount
 
 log = structlog.get_logger()
 
-LEASE = timedelta(minutes=2)
+# Short, because a live worker renews it (heartbeat): a dead one's rows wait at most this long.
+LEASE = timedelta(seconds=30)
 PLATFORM_CHARS = 20  # the inbox columns' sizes
 KEY_CHARS = 300
 MAX_BATCH = 200  # rows per INSERT; ~1 KB each, so one statement stays well under 1 MB
@@ -275,9 +276,42 @@ async def mark_failed(
     values: dict[str, object] = {"last_error": printable(error)[:2000]}
     if dead:
         values |= {"status": ItemStatus.DEAD, "taken_until": None}
-    else:
-        values |= {"status": ItemStatus.TAKEN, "taken_until": retry_at}
+    else:  # waiting for its retry, held by no worker
+        values |= {"status": ItemStatus.TAKEN, "taken_until": retry_at, "taken_by": None}
     await db.execute(update(InboxItem).where(InboxItem.id == item_id).values(**values))
+
+
+async def extend_leases(
+    db: AsyncSession, item_ids: list[int], *, worker: str, until: datetime
+) -> int:
+    """The heartbeat: rows this worker still holds stay its own until `until`."""
+    if not item_ids:
+        return 0
+    result = await db.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.id.in_(item_ids),
+            InboxItem.status == ItemStatus.TAKEN,
+            InboxItem.taken_by == worker,
+        )
+        .values(taken_until=until)
+    )
+    return rowcount(result)
+
+
+async def release_own(db: AsyncSession, *, worker: str, now: datetime) -> int:
+    """At start-up: rows a previous run of this same worker held (it died) are takeable now,
+    not when their lease would have run out."""
+    result = await db.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.status == ItemStatus.TAKEN,
+            InboxItem.taken_by == worker,
+            InboxItem.taken_until > now,
+        )
+        .values(taken_until=now - timedelta(microseconds=1))
+    )
+    return rowcount(result)
 
 
 def printable(text: str) -> str:
