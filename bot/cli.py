@@ -180,6 +180,14 @@ def import_(
     file: Annotated[
         Path, typer.Argument(help="UTF-8 CSV with a header row", exists=True, dir_okay=False)
     ],
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="customers: let a re-import change an existing customer's owner or stage, or "
+            "drop its aliases (audited per field); without it such lines are listed, unchanged",
+        ),
+    ] = False,
 ) -> None:
     """Bulk import; a file with any bad row imports nothing and names every bad line."""
     from handlers.imports import import_csv
@@ -191,7 +199,14 @@ def import_(
 
     async def work(sessions: Any) -> Any:
         async with sessions() as db, db.begin():
-            report = await import_csv(db, kind, data, now=SystemClock().now(), rules=rules)  # type: ignore[arg-type]
+            report = await import_csv(
+                db,
+                kind,  # type: ignore[arg-type]
+                data,
+                now=SystemClock().now(),
+                rules=rules,
+                update=update,
+            )
             if not report.ok:
                 await db.rollback()
             return report

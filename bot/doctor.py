@@ -95,8 +95,15 @@ async def run_doctor(printer: Callable[[str], None] = print) -> int:
             report(token_check)
             if token is not None:
                 report(await _wecom_api_access(settings, probe, token))
+        if settings.wecom_bot_enabled:
+            from bot.wecom_bot.doctor_check import wecom_bot_reachable
+
+            report(Check("wecom bot", *await wecom_bot_reachable(settings)))
         if settings.dingtalk_enabled:
+            from bot.dingtalk.cards import doctor_line
+
             report(await _dingtalk(settings, probe))
+            report(Check("dingtalk cards", *doctor_line(settings)))
         report(await _asr(settings, probe))
         if probe.server_times:
             report(_clock(settings, *probe.server_times[0]))
@@ -104,7 +111,11 @@ async def run_doctor(printer: Callable[[str], None] = print) -> int:
 
 
 def _configuration(settings: Settings) -> str:
-    flags = {"WeCom": settings.wecom_enabled, "DingTalk": settings.dingtalk_enabled}
+    flags = {
+        "WeCom": settings.wecom_enabled,
+        "WeCom 智能机器人": settings.wecom_bot_enabled,
+        "DingTalk": settings.dingtalk_enabled,
+    }
     on = [name for name, flag in flags.items() if flag]
     platforms = f"platforms on: {', '.join(on)}" if on else "no platform configured (shell only)"
     return f"{platforms}; database {_safe_url(settings.database_url)}"

@@ -118,6 +118,10 @@ def build_adapters(deps: AdapterDeps) -> dict[Platform, Adapter]:
         from bot.wecom.adapter import WeComAdapter
 
         adapters[Platform.WECOM] = WeComAdapter(deps)
+    if deps.settings.wecom_bot_enabled:
+        from bot.wecom_bot.adapter import WeComBotAdapter
+
+        adapters[Platform.WECOM_BOT] = WeComBotAdapter(deps)
     if deps.settings.dingtalk_enabled:
         from bot.dingtalk.adapter import DingTalkAdapter
 

@@ -26,7 +26,8 @@ class VoiceIntake:
         user = await find_sender(db, event)
         if user is None:
             return [Reply(NOT_REGISTERED)]
-        if self.settings.asr_engine == "none":
+        text_only = not event.media_id and bool((event.recognition or "").strip())
+        if self.settings.asr_engine == "none" and not text_only:
             return [Reply(VOICE_OFF)]
         stmt = (
             insert_for(db, VoiceJob)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter, MediaError
 from bot.asr import AsrUnavailable, AudioError, Transcriber, Transcript
+from bot.asr.platform_text import from_recognition
 from bot.metrics import ASR_SECONDS
 from bot.outbox_writer import OutboxWriter
 from config.settings import Settings
@@ -77,10 +78,13 @@ class VoiceWorker:
             user = await db.get(User, job.user_id) if job.user_id is not None else None
             words = await self._prompt_words(db, user)
         try:
-            audio = await self._audio(event)
-            transcript = await self.transcriber.transcribe(
-                audio, fmt=job.media_format, prompt_words=words, recognition=job.recognition
-            )
+            if not job.media_id and (job.recognition or "").strip():
+                transcript = await from_recognition(job.recognition or "")  # text, no audio
+            else:
+                audio = await self._audio(event)
+                transcript = await self.transcriber.transcribe(
+                    audio, fmt=job.media_format, prompt_words=words, recognition=job.recognition
+                )
         except AsrUnavailable as err:
             if err.transient:
                 raise  # step() tries the job again later; the rep hears only if it never works

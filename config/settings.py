@@ -18,6 +18,8 @@ AsrEngine = Literal["faster-whisper", "openai-whisper", "openai-api", "platform"
 
 WECOM_KEYS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
 DINGTALK_KEYS = ("dingtalk_app_key", "dingtalk_app_secret", "dingtalk_robot_code")
+WECOM_BOT_KEYS = ("wecom_bot_id", "wecom_bot_secret")
+WECOM_BOT_WS_URL = "wss://openws.work.weixin.qq.com"  # developer doc 101463, 建立长连接
 
 
 class ConfigError(Exception):
@@ -42,6 +44,12 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # 智能机器人 over the long connection (no public URL): beside or instead of the app above.
+    wecom_bot_id: str | None = None
+    wecom_bot_secret: str | None = None
+    wecom_bot_ws_url: str = WECOM_BOT_WS_URL
+    wecom_bot_heartbeat_s: float = Field(default=30.0, gt=0)  # the SDKs' interval
+    wecom_bot_lock_poll_s: float = Field(default=5.0, gt=0)  # standby: try the lock this often
 
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: str | None = None
@@ -49,6 +57,12 @@ class Settings(BaseSettings):
     dingtalk_mode: Literal["http", "stream"] = "http"
     dingtalk_api_base: str = "https://api.dingtalk.com"
     dingtalk_oapi_base: str = "https://oapi.dingtalk.com"
+    # An interactive-card template (卡片平台, deploy/dingtalk/card_template.md); without it cards
+    # are markdown with reply links.
+    dingtalk_card_template_id: str | None = None
+    # HTTP mode: where DingTalk reaches this server (https://bot.example.com); card clicks are
+    # registered to <this>/dingtalk/card/callback at start-up. Stream mode needs none.
+    dingtalk_public_url: str | None = None
 
     asr_engine: AsrEngine = "faster-whisper"
     asr_model: str = "base"
@@ -107,7 +121,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _platforms_complete(self) -> Settings:
-        for platform, keys in (("WeCom", WECOM_KEYS), ("DingTalk", DINGTALK_KEYS)):
+        for platform, keys in (
+            ("WeCom", WECOM_KEYS),
+            ("WeCom 智能机器人", WECOM_BOT_KEYS),
+            ("DingTalk", DINGTALK_KEYS),
+        ):
             present = [k for k in keys if getattr(self, k) not in (None, "")]
             if present and len(present) != len(keys):
                 missing = ", ".join(f"SALESBOT_{k.upper()}" for k in keys if k not in present)
@@ -123,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def wecom_enabled(self) -> bool:
         return self.wecom_corp_id is not None
+
+    @property
+    def wecom_bot_enabled(self) -> bool:
+        return bool(self.wecom_bot_id)
 
     @property
     def dingtalk_enabled(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 class Platform(StrEnum):
     WECOM = "wecom"
+    WECOM_BOT = "wecom_bot"  # the 智能机器人 over its long connection; same userids as the app
     DINGTALK = "dingtalk"
     SHELL = "shell"
 
@@ -21,6 +22,9 @@ class EventKind(StrEnum):
     IMAGE = "image"
     CARD_ACTION = "card_action"  # a button on one of our cards was pressed
     ENTER = "enter"  # the user opened the chat with the bot
+    FILE = "file"  # a file or a video: media_id to fetch it, text its file name
+    LOCATION = "location"  # a place shared in chat: text its label, latitude/longitude
+    LINK = "link"  # a shared link: text its title and URL
     UNSUPPORTED = "unsupported"
 
 
@@ -43,6 +47,8 @@ class Event:
     media_format: str | None = None
     recognition: str | None = None  # the platform's own speech recognition, if it sent one
     action: CardAction | None = None
+    latitude: float | None = None  # LOCATION
+    longitude: float | None = None
     conversation_id: str | None = None  # group chats
     is_group: bool = False
     raw_type: str = ""  # the platform's message type, for "unsupported" answers and logs

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import undo
+from handlers.alert_ending import end_alerts
 from handlers.chat import Outgoing, Reply
 from handlers.codes import next_code
 from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import NotFoundForYou, UserError
-from handlers.extraction import Due, parse_due
+from handlers.extraction import CustomerRef, Due, parse_due
 from handlers.lookup import find_customer
 from handlers.permissions import customers_visible_to
 from handlers.timefmt import format_local
 from storage import audit
-from storage.models import Commitment, CommitmentStatus, Customer, User
+from storage.models import Commitment, CommitmentStatus, Customer, UndoableChange, User
 
 EXAMPLE = "承诺 启明科技 发正式报价 下周三17:00 依据 3月5日会议纪要"
 EVIDENCE_WORDS = ("依据", "evidence")
@@ -28,11 +31,11 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
     if not cmd.rest:
         return await list_commitments(cmd, db, ctx)
     body, evidence = _split_evidence(cmd.rest)
-    args = split_args(body)
-    if len(args) < 3:
+    args = split_args(body, 1)
+    if len(args) < 2:
         raise UserError("承诺需要客户、事项和时间", example=EXAMPLE)
     customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
-    what, due = _split_due(args[1:], ctx)
+    what, due = await _what_and_when(args[1], customer, ctx)
     now = ctx.clock.now()
     if due.at <= now:
         raise UserError("承诺时间已经过去了", example=EXAMPLE)
@@ -46,10 +49,19 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
         evidence=evidence,
         source_message_id=f"commit:{cmd.event.message_id}",
     )
+    undo.remember(
+        db,
+        user=cmd.user,
+        kind="commitment",
+        entity_id=commitment.id,
+        summary=f"承诺 {commitment.code}（{customer.name} — {what}）",
+        now=now,
+    )
     return [
         Reply(
             f"已登记承诺 {commitment.code}：{customer.name} — {what}，"
-            f"截止 {format_local(due.at, ctx.tz)}。兑现后发「兑现 {commitment.code}」"
+            f"截止 {format_local(due.at, ctx.tz)}{_assumed(due, ctx)}。"
+            f"兑现后发「兑现 {commitment.code}」"
         )
     ]
 
@@ -62,16 +74,37 @@ def _split_evidence(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _split_due(words: list[str], ctx: Context) -> tuple[str, Due]:
-    """The time is at the end: try the last word, then the last two (下周三 17:00)."""
-    now = ctx.clock.now()
-    for take in (1, 2, 3):
-        if len(words) <= take:
-            break
-        due = parse_due(" ".join(words[-take:]), now=now, tz=ctx.tz)
-        if due is not None:
-            return " ".join(words[:-take]), due
-    raise UserError("没看懂承诺的时间", example=EXAMPLE)
+async def _what_and_when(text: str, customer: Customer, ctx: Context) -> tuple[str, Due]:
+    """The item and the time in any order (下周三前发报价 / 报价 12月10日上午), by the extractor."""
+    ref = CustomerRef(customer.id, customer.name, tuple(customer.aliases or ()))
+    extraction = await ctx.extractor.extract(text, now=ctx.clock.now(), tz=ctx.tz, customers=[ref])
+    due = (
+        extraction.due.value if extraction.due else parse_due(text, now=ctx.clock.now(), tz=ctx.tz)
+    )
+    if due is None:
+        raise UserError("没看懂承诺的时间", example=EXAMPLE)
+    what = extraction.commitment.value if extraction.commitment else None
+    what = what or (extraction.next_action.value if extraction.next_action else None)
+    if not what or len(what) < 2:
+        what = _without_time(text, due.text)
+    if len(what) < 2:
+        raise UserError("请写上承诺的事项", example=EXAMPLE)
+    return what, due
+
+
+def _without_time(text: str, said: str) -> str:
+    rest = text.replace(said, " ", 1) if said else text
+    rest = re.sub(r"^\s*(?:之前|以前|前|以内|内)", "", rest)
+    return re.sub(r"\s+", " ", rest).strip(" ，,。.；;:：、")
+
+
+def _assumed(due: Due, ctx: Context) -> str:
+    """A day (or part of one) said without a clock time: say which time it was taken as."""
+    if due.has_time:
+        return ""
+    clock = f"{due.at.astimezone(ctx.tz):%H:%M}"
+    said = f"「{due.part}」" if due.part else "只写了日期"
+    return f"（{said}未写具体时间，按 {clock} 计；要改时间请重新登记并写上几点）"
 
 
 async def create(
@@ -180,3 +213,36 @@ async def list_commitments(cmd: Command, db: AsyncSession, ctx: Context) -> list
 
 def _status_label(status: str) -> str:
     return {"kept": "已兑现", "cancelled": "已取消", "open": "未兑现"}.get(status, status)
+
+
+async def cancel(db: AsyncSession, ctx: Context, commitment: Commitment, *, by: User) -> None:
+    """Taken back (撤销): cancelled, not deleted — its code stays used; its warnings end."""
+    now = ctx.clock.now()
+    before = commitment.status
+    commitment.status = CommitmentStatus.CANCELLED
+    commitment.last_activity_at = now
+    await end_alerts(db, "commitment", [commitment.id], now=now)
+    audit.record(
+        db,
+        at=now,
+        actor_id=by.id,
+        action="commitment_cancelled",
+        entity="commitment",
+        entity_id=commitment.id,
+        before={"status": before},
+        after={"status": CommitmentStatus.CANCELLED},
+    )
+
+
+async def _undo_commitment(
+    db: AsyncSession, ctx: Context, user: User, change: UndoableChange
+) -> str:
+    commitment = await db.get(Commitment, change.entity_id)
+    if commitment is not None and commitment.status == CommitmentStatus.KEPT:
+        raise UserError(f"{change.summary} 已兑现，不能撤销", example="我的承诺")
+    if commitment is not None and commitment.status == CommitmentStatus.OPEN:
+        await cancel(db, ctx, commitment, by=user)
+    return change.summary
+
+
+undo.register("commitment", _undo_commitment)

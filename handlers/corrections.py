@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import undo
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -12,7 +13,8 @@ from handlers.errors import UserError
 from handlers.extraction import parse_due
 from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
-from handlers.stages import move_allowed, move_stage
+from handlers.permissions import is_manager_or_above
+from handlers.stages import move_stage, revert_move, stages_reachable
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Commitment, CommitmentStatus, Customer, Followup
@@ -105,10 +107,36 @@ async def _apply(
             raise UserError(f"没看懂金额「{value}」", example="改 金额 12.5万")
         followup.amount_yuan = amount
         return f"{amount:,.2f} 元"
+    return await _correct_stage(db, ctx, cmd, followup, value)
+
+
+async def _correct_stage(
+    db: AsyncSession, ctx: Context, cmd: Command, followup: Followup, value: str
+) -> str:
+    """The note's stage, corrected: measured from where the customer was before the note."""
+    now = ctx.clock.now()
     customer = await db.get_one(Customer, followup.customer_id)
-    if value not in ctx.rules.stage_names or not move_allowed(ctx.rules, customer, value):
-        raise UserError(f"「{customer.name}」不能改到阶段「{value}」", example="改 阶段 方案")
-    move_stage(db, customer, value, by=cmd.user, now=now)
+    change = await undo.find_change(db, kind="followup", entity_id=followup.id)
+    moved = (change.data or {}).get("stage") if change and change.undone_at is None else None
+    if moved and customer.stage != moved["to"]:
+        moved = None  # moved again since: correct from where it is now
+    base = moved["from"] if moved else customer.stage
+    allowed = ([base] if moved else []) + stages_reachable(ctx.rules, base)
+    if value == customer.stage:
+        return value
+    if value not in allowed and not (
+        is_manager_or_above(cmd.user) and value in ctx.rules.stage_names
+    ):
+        example = f"改 阶段 {allowed[0]}" if allowed else f"客户 {customer.name}"
+        shown = "、".join(allowed) if allowed else "（已是终态，往回改需主管）"
+        raise UserError(
+            f"「{customer.name}」不能改到阶段「{value}」，可改为：{shown}", example=example
+        )
+    if moved:
+        await revert_move(db, moved, by=cmd.user, now=now)
+    data = move_stage(db, customer, value, by=cmd.user, now=now) if value != base else None
+    if change is not None:
+        change.data = {**(change.data or {}), "stage": data}
     return value
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import sop
+from handlers import sop, undo
+from handlers.alert_ending import end_alerts
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -15,9 +18,9 @@ from handlers.extraction import parse_due
 from handlers.extraction.amounts import parse_amount
 from handlers.lookup import find_customer
 from handlers.numbers import parse_int
-from handlers.stages import move_allowed, move_stage
+from handlers.stages import move_allowed, move_stage, revert_move
 from storage import audit
-from storage.models import Customer, CustomerEvent, EventKind
+from storage.models import Customer, CustomerEvent, EventKind, Task, UndoableChange, User
 
 SIGN_EXAMPLE = "签约 启明科技 到期 2027-03-31 账期 60"
 DELIVER_EXAMPLE = "交付 启明科技"
@@ -50,10 +53,12 @@ async def record_signed(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
         f"已记录签约：{customer.name}，合同到期 {expires_on:%Y-%m-%d}"
         + (f"，账期 {term_days} 天" if term_days else "")
     ]
+    stage = None
     if customer.stage != WON_STAGE and move_allowed(ctx.rules, customer, WON_STAGE):
-        move_stage(db, customer, WON_STAGE, by=cmd.user, now=ctx.clock.now())
+        stage = move_stage(db, customer, WON_STAGE, by=cmd.user, now=ctx.clock.now())
         lines.append(f"阶段已更新：{WON_STAGE}")
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    _remember(db, ctx, cmd, event, f"签约（{customer.name}）", stage)
     return [Reply("\n".join(lines))]
 
 
@@ -65,6 +70,7 @@ async def record_delivered(cmd: Command, db: AsyncSession, ctx: Context) -> list
     event = await _record(db, ctx, cmd, customer, EventKind.DELIVERY_DONE)
     lines = [f"已记录交付：{customer.name}"]
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    _remember(db, ctx, cmd, event, f"交付（{customer.name}）")
     return [Reply("\n".join(lines))]
 
 
@@ -80,6 +86,7 @@ async def record_payment(cmd: Command, db: AsyncSession, ctx: Context) -> list[O
     event = await _record(db, ctx, cmd, customer, EventKind.PAYMENT_RECEIVED, amount_yuan=amount)
     lines = [f"已记录回款：{customer.name} {amount:,.2f} 元"]
     lines += await sop.create_tasks_for(db, ctx, customer=customer, event=event)
+    _remember(db, ctx, cmd, event, f"回款（{customer.name} {amount:,.2f} 元）")
     return [Reply("\n".join(lines))]
 
 
@@ -113,6 +120,60 @@ async def _record(
         after={"kind": kind, **fields},
     )
     return event
+
+
+def _remember(
+    db: AsyncSession,
+    ctx: Context,
+    cmd: Command,
+    event: CustomerEvent,
+    summary: str,
+    stage: dict[str, Any] | None = None,
+) -> None:
+    undo.remember(
+        db,
+        user=cmd.user,
+        kind="event",
+        entity_id=event.id,
+        summary=summary,
+        now=ctx.clock.now(),
+        data={"stage": stage, "evidence_at": None},
+    )
+
+
+async def _undo_event(db: AsyncSession, ctx: Context, user: User, change: UndoableChange) -> str:
+    """The event goes, with the SOP task cards it created and the stage move it made."""
+    now = ctx.clock.now()
+    event = await db.get(CustomerEvent, change.entity_id)
+    if event is None:
+        return change.summary
+    tasks = list(
+        (await db.execute(select(Task).where(Task.trigger_event_id == event.id))).scalars()
+    )
+    await end_alerts(db, "task", [t.id for t in tasks], now=now)
+    for task in tasks:
+        await db.delete(task)
+    await db.flush()
+    parts = [change.summary]
+    if tasks:
+        parts.append(f"及其 {len(tasks)} 张任务卡（{'、'.join(f'#{t.id}' for t in tasks)}）")
+    stage = (change.data or {}).get("stage")
+    if stage and await revert_move(db, stage, by=user, now=now):
+        parts.append(f"阶段回到「{stage['from']}」")
+    audit.record(
+        db,
+        at=now,
+        actor_id=user.id,
+        action=f"event_{event.kind}_undone",
+        entity="customer",
+        entity_id=event.customer_id,
+        before={"event": event.id, "kind": event.kind, "tasks": [t.id for t in tasks]},
+    )
+    await db.delete(event)
+    return "，".join(parts)
+
+
+undo.register("event", _undo_event)
 
 
 def _parse_date(text: str, ctx: Context) -> date:

@@ -54,3 +54,21 @@ class NotRegistered(UserError):
             "你还没有在 salesbot 登记，暂时不能使用。请联系销售主管或系统管理员把你加入团队"
             "（salesbot import users）"
         )
+
+
+class AuditedRefusal(UserError):
+    """A refusal worth an audit row (a duplicate customer): the router writes it after the
+    command's own writes are rolled back."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        example: str,
+        action: str,
+        entity: str,
+        entity_id: int | None,
+        note: str,
+    ) -> None:
+        super().__init__(problem, example=example)
+        self.action, self.entity, self.entity_id, self.note = action, entity, entity_id, note

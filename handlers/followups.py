@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import commitments
+from handlers import attachments, commitments, undo
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command, split_args
 from handlers.context import Context
@@ -16,14 +18,23 @@ from handlers.errors import UserError
 from handlers.extraction import Extraction, format_log
 from handlers.limits import check_note_length
 from handlers.lookup import Candidate, find_customer, pick, visible_candidates
-from handlers.stages import move_allowed, move_stage
+from handlers.stages import move_allowed, move_stage, revert_move, stages_reachable
+from handlers.summaries import one_line_summary
 from storage import audit
-from storage.models import Customer, Followup, User
+from storage.models import (
+    Commitment,
+    CommitmentStatus,
+    Customer,
+    Followup,
+    UndoableChange,
+    User,
+)
 
 log = structlog.get_logger()
 
 EXAMPLE = "跟进 启明科技 电话确认了试用安排，下周三前给反馈"
 LOW_CONFIDENCE = 0.75
+UNDO_HINT = "整条记错了发「撤销」"
 
 
 async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -95,7 +106,7 @@ async def record_note(
         source=source,
         raw_text=text,
         transcript=transcript,
-        summary=extraction.summary,
+        summary=one_line_summary(extraction, ctx.tz),
         contact=extraction.contact.value if extraction.contact else None,
         next_action=extraction.next_action.value if extraction.next_action else None,
         next_action_due_at=extraction.due.value.at if extraction.due else None,
@@ -105,6 +116,10 @@ async def record_note(
         source_message_id=f"{source}:{message_id}",
     )
     db.add(followup)
+    undo_data: dict[str, Any] = {
+        "evidence_at": _iso(customer.last_evidence_at),
+        "next_step_at": _iso(customer.next_step_due_at),
+    }
     customer.last_evidence_at = now
     if followup.next_action_due_at is not None and followup.next_action_due_at > now:
         customer.next_step_due_at = followup.next_action_due_at
@@ -119,9 +134,25 @@ async def record_note(
         after={"customer": customer.name, "source": source, "due": followup.next_action_due_at},
     )
     *log, hint = format_log(extraction, ctx.tz, now=now)  # its last line: how to correct (改 …)
-    log += await _commitment_from(db, ctx, user, customer, extraction, followup, message_id)
-    log += _stage_from(db, ctx, user, customer, extraction)
-    return [f"已记录跟进（{customer.name}）：", *log, hint], followup
+    promise_lines, commitment = await _commitment_from(
+        db, ctx, user, customer, extraction, followup, message_id
+    )
+    stage_lines, stage_data = _stage_from(db, ctx, user, customer, extraction)
+    undo_data |= {"commitment_id": commitment.id if commitment else None, "stage": stage_data}
+    undo.remember(
+        db,
+        user=user,
+        kind="followup",
+        entity_id=followup.id,
+        summary=f"跟进（{customer.name}）「{followup.summary[:30]}」",
+        now=now,
+        data=undo_data,
+    )
+    log += promise_lines + stage_lines
+    log += await attachments.onto_followup(
+        db, user_id=user.id, followup_id=followup.id, now=now, tz=ctx.tz
+    )
+    return [f"已记录跟进（{customer.name}）：", *log, f"{hint}；{UNDO_HINT}"], followup
 
 
 async def _customer_from(db: AsyncSession, extraction: Extraction) -> Customer:
@@ -143,11 +174,14 @@ async def _commitment_from(
     extraction: Extraction,
     followup: Followup,
     message_id: str,
-) -> list[str]:
+) -> tuple[list[str], Commitment | None]:
     if extraction.commitment is None:
-        return []
+        return [], None
     if extraction.due is None:
-        return ["识别到承诺，但没有时间，未登记。请补登：承诺 客户 事项 时间"]
+        return [
+            f"识别到承诺，但没有时间，未登记。请补登：承诺 {customer.name} "
+            f"{extraction.commitment.value} 周五"
+        ], None
     commitment = await commitments.create(
         db,
         ctx,
@@ -159,24 +193,27 @@ async def _commitment_from(
         followup_id=followup.id,
         source_message_id=f"note:{message_id}",
     )
-    return [f"已登记承诺 {commitment.code}（兑现后发「兑现 {commitment.code}」）"]
+    return [f"已登记承诺 {commitment.code}（兑现后发「兑现 {commitment.code}」）"], commitment
 
 
 def _stage_from(
     db: AsyncSession, ctx: Context, user: User, customer: Customer, extraction: Extraction
-) -> list[str]:
+) -> tuple[list[str], dict[str, Any] | None]:
     if extraction.stage is None or extraction.stage.value == customer.stage:
-        return []
+        return [], None
     if extraction.stage.value not in ctx.rules.stage_names:
-        return []  # an extractor built with other stage names: not a stage of this funnel
+        return [], None  # an extractor built with other stage names: not a stage of this funnel
     target = extraction.stage.value
     if not move_allowed(ctx.rules, customer, target):
+        reachable = stages_reachable(ctx.rules, customer.stage)
+        fix = f"阶段 {customer.name} {reachable[0]}" if reachable else f"客户 {customer.name}"
         return [
-            f"提到阶段「{target}」，但从「{customer.stage}」不能直接改到「{target}」，阶段未变。"
-            f"确需变更请发：阶段 {customer.name} {target}"
-        ]
-    move_stage(db, customer, target, by=user, now=ctx.clock.now())
-    return [f"阶段已更新：{target}"]
+            f"提到阶段「{target}」，但从「{customer.stage}」不能直接改到「{target}」，阶段未变"
+            f"（往回改需主管）。查看或推进：{fix}"
+        ], None
+    before = customer.stage
+    data = move_stage(db, customer, target, by=user, now=ctx.clock.now())
+    return [f"阶段已更新：{target}（原为「{before}」）"], data
 
 
 def extraction_record(extraction: Extraction) -> dict[str, Any]:
@@ -208,3 +245,53 @@ def extraction_record(extraction: Extraction) -> dict[str, Any]:
         "stage": field(extraction.stage),
         "amount_yuan": field(extraction.amount_yuan),
     }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _parsed(at: str | None) -> datetime | None:
+    return datetime.fromisoformat(at) if at else None
+
+
+async def _undo_followup(db: AsyncSession, ctx: Context, user: User, change: UndoableChange) -> str:
+    """The note goes, with the commitment it registered and the stage it moved."""
+    now = ctx.clock.now()
+    data = change.data or {}
+    followup = await db.get(Followup, change.entity_id)
+    if followup is None:
+        return change.summary
+    customer = await db.get_one(Customer, followup.customer_id)
+    parts = [change.summary]
+    commitment_id = data.get("commitment_id")
+    commitment = await db.get(Commitment, commitment_id) if commitment_id else None
+    if commitment is not None and commitment.status == CommitmentStatus.OPEN:
+        await commitments.cancel(db, ctx, commitment, by=user)
+        parts.append(f"承诺 {commitment.code}")
+    stage = data.get("stage")
+    if stage and await revert_move(db, stage, by=user, now=now):
+        parts.append(f"阶段回到「{stage['from']}」")
+    if customer.last_evidence_at == now or customer.last_evidence_at == followup.created_at:
+        customer.last_evidence_at = _parsed(data.get("evidence_at"))
+    if customer.next_step_due_at == followup.next_action_due_at:
+        customer.next_step_due_at = _parsed(data.get("next_step_at"))
+    linked = await db.execute(select(Commitment).where(Commitment.followup_id == followup.id))
+    for row in linked.scalars():
+        row.followup_id = None
+    await attachments.release(db, followup_id=followup.id)  # check-ins wait for the next one
+    audit.record(
+        db,
+        at=now,
+        actor_id=user.id,
+        action="followup_undone",
+        entity="followup",
+        entity_id=followup.id,
+        before={"customer": customer.name, "raw_text": followup.raw_text[:500]},
+    )
+    await db.delete(followup)
+    await db.flush()
+    return "，".join(parts)
+
+
+undo.register("followup", _undo_followup)

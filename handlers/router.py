@@ -10,20 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import (
+    attachments,
     commitments,
     corrections,
+    customer_card,
     customers,
     deals,
     followups,
+    freetext,
     offboarding_chat,
     tasks,
+    undo,
     voice,
 )
 from handlers.alerting import snooze
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
-from handlers.errors import NotAllowed, NotRegistered, UserError
+from handlers.errors import AuditedRefusal, NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
 from handlers.limits import check_note_length, cleaned
 from handlers.watch import timeline
@@ -61,11 +65,15 @@ ROUTES: dict[str, Route] = {
     ),
     "确认": Route(voice.confirm_followup, "确认 <编号>　确认语音整理出的跟进记录"),
     "承诺": Route(
-        commitments.register_commitment, "承诺 <客户> <事项> <时间> [依据 <…>]　登记对客户的承诺"
+        commitments.register_commitment,
+        "承诺 <客户> <事项和时间> [依据 <…>]　登记对客户的承诺，如：承诺 启明 下周三前发报价",
     ),
     "兑现": Route(commitments.keep_commitment, "兑现 <编号>　关闭承诺，如：兑现 C-20260305-001"),
     "我的承诺": Route(commitments.list_commitments, "我的承诺　查看未兑现的承诺"),
-    "阶段": Route(customers.change_stage, "阶段 <客户> <阶段>　推进阶段，如：阶段 启明科技 方案"),
+    "阶段": Route(
+        customers.change_stage,
+        "阶段 <客户> <阶段> [原因 <…>]　推进阶段，如：阶段 启明科技 方案（主管往回改需写原因）",
+    ),
     "新客户": Route(
         customers.create_lead, "新客户 <名称> [等级]　创建线索，如：新客户 杭州启明科技有限公司 A"
     ),
@@ -76,14 +84,22 @@ ROUTES: dict[str, Route] = {
     "接受": Route(tasks.accept_task, "接受 <编号>　接受任务卡"),
     "完成": Route(tasks.complete_task, "完成 <编号> <说明>　完成任务卡并附凭证"),
     "稍后提醒": Route(
-        snooze.snooze_alert, "稍后提醒 <编号> <时长>　推迟一条预警，如：稍后提醒 A12 2小时"
+        snooze.snooze_alert,
+        "稍后提醒 <编号> <时长或时间>　推迟一条预警，如：稍后提醒 A12 2小时 / 明早九点 / 到下周",
     ),
     "为什么": Route(timeline.explain, "为什么 <编号>　查看预警原因和客户时间线"),
-    "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态"),
+    "我的": Route(customers.list_mine, "我的　我的客户及红黄绿状态、健康分"),
+    "客户": Route(
+        customer_card.show_customer,
+        "客户 <名称>　客户卡：负责人、阶段、健康分、最近跟进、承诺、任务、预警，如：客户 启明科技",
+    ),
     "停用": Route(
         offboarding_chat.offboard_from_chat,
         "停用 <姓名> 转给 <姓名>　离职交接：客户、承诺、任务转给同事",
         needs=Role.MANAGER,
+    ),
+    "撤销": Route(
+        undo.undo_last, "撤销　撤销我 24 小时内的上一次改动（跟进、阶段、签约、交付、回款、承诺）"
     ),
     "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
 }
@@ -105,12 +121,20 @@ ALIASES: dict[str, str] = {
     "snooze": "稍后提醒",
     "why": "为什么",
     "mine": "我的",
+    "customer": "客户",
     "offboard": "停用",
+    "undo": "撤销",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",
 }
 UNSUPPORTED = "暂不支持该消息类型，请发文字或语音。发「帮助」查看可用命令。"
+ATTACHMENT_ROUTES: dict[EventKind, Handler] = {
+    EventKind.IMAGE: tasks.attach_image,
+    EventKind.FILE: tasks.attach_file,
+    EventKind.LOCATION: attachments.check_in,
+    EventKind.LINK: attachments.keep_link,
+}
 
 
 async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -139,6 +163,16 @@ async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoin
                 entity="message",
                 entity_id=None,
                 note=f"{event.text[:200]} → {err.problem}",
+            )
+        if isinstance(err, AuditedRefusal) and user is not None:
+            audit.record(
+                db,
+                at=ctx.clock.now(),
+                actor_id=user.id,
+                action=err.action,
+                entity=err.entity,
+                entity_id=err.entity_id,
+                note=err.note,
             )
         replies = [err.to_reply()]
     db.add(_handled(event, user, replies, ctx))
@@ -178,14 +212,19 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         raise UserError("你的账号已停用，客户和任务已移交。如有疑问请联系主管")
     if event.kind == EventKind.ENTER:
         return []
-    if event.kind == EventKind.IMAGE:
-        return await _run(tasks.attach_image, Command(event, user, "", ""), db, ctx)
+    if event.kind in ATTACHMENT_ROUTES:
+        return await _run(ATTACHMENT_ROUTES[event.kind], Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
     check_note_length(event.text, ctx.max_note_chars)
+    if event.media_id and event.kind == EventKind.TEXT:  # words with a picture (richText, mixed)
+        await attachments.keep(db, event, user, kind="image")
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
-        return [Reply(_not_understood(event.text))]
+        if event.is_group:
+            return [Reply(freetext.not_understood(event.text))]
+        # Any private note is a follow-up: no command word needed.
+        return await _run(freetext.handle, Command(event, user, "", event.text.strip()), db, ctx)
     word, rest = matched
     route = ROUTES[word]
     if ROLE_RANK[Role(user.role)] < ROLE_RANK[route.needs]:
@@ -209,18 +248,11 @@ async def _run(handler: Handler, cmd: Command, db: AsyncSession, ctx: Context) -
 async def find_sender(db: AsyncSession, event: Event) -> User | None:
     column = {
         Platform.WECOM: User.wecom_userid,
+        Platform.WECOM_BOT: User.wecom_userid,
         Platform.DINGTALK: User.dingtalk_userid,
         Platform.SHELL: User.name,
     }[event.platform]
     return (await db.execute(select(User).where(column == event.sender))).scalar_one_or_none()
-
-
-def _not_understood(text: str) -> str:
-    shown = text.strip()[:30] or "（空消息）"
-    return (
-        f"没看懂「{shown}」。记录跟进请这样写：跟进 启明科技 电话确认了试用安排，下周三前给反馈。"
-        "发「帮助」查看全部命令"
-    )
 
 
 def _role_label(role: Role) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import health
+from handlers import attachments, health
 from handlers.alerting import alerts
 from handlers.alerting.findings import Rule, Subject
 from handlers.alerting.raising import raise_findings, result_of
@@ -60,7 +60,13 @@ async def list_tasks(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgo
     ).all()
     if not mine:
         return [Reply("你当前没有待办任务卡。")]
-    lines = [f"你的任务卡（{sum(1 for t, _ in mine if t.status in OPEN)}）："]
+    # The count says what the list shows: open cards, and those still to come, each counted.
+    open_count = sum(1 for t, _ in mine if t.status in OPEN)
+    coming = len(mine) - open_count
+    counts = [f"待处理 {open_count} 张"] + (
+        [f"{UPCOMING_DAYS} 天内将推送 {coming} 张"] if coming else []
+    )
+    lines = [f"你的任务卡：{'，'.join(counts)}"]
     for task, name in mine:
         if task.status == TaskStatus.PUSHED:
             when = f"{format_local(task.accept_by, ctx.tz)} 前接受"
@@ -115,6 +121,13 @@ async def complete_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
         return [Reply(f"任务卡 #{task.id} {STATUS_LABEL[task.status]}，无需再完成")]
     note = cmd.rest.split(maxsplit=1)[1].strip() if len(cmd.rest.split(maxsplit=1)) > 1 else ""
     now = ctx.clock.now()
+    picture = cmd.event.media_id  # 完成 12 with a photo in the same message (richText, mixed)
+    if picture:
+        await attachments.claim(db, cmd.event, kind="image", task_id=task.id)
+        replies = await finish(
+            db, ctx, task, customer, by=cmd.user, evidence=note or "（图片凭证）", media_id=picture
+        )
+        return cmd.with_card_update(replies, "已完成 ✓")
     if not note:
         task.evidence_asked_at = now
         return [
@@ -128,7 +141,17 @@ async def complete_task(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
 
 
 async def attach_image(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
-    """An image: evidence for the task the sender was asked to give evidence for, if any."""
+    """A picture: the evidence of the task waiting for one, else kept for the next follow-up."""
+    return await _attach(cmd, db, ctx, kind="image")
+
+
+async def attach_file(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
+    """A file or video: the same, and an answer saying what the bot does with files."""
+    return await _attach(cmd, db, ctx, kind=cmd.event.media_format or "file")
+
+
+async def _attach(cmd: Command, db: AsyncSession, ctx: Context, *, kind: str) -> list[Outgoing]:
+    noun = attachments.NOUNS.get(kind, "文件")
     stmt = (
         select(Task, Customer)
         .join(Customer, Customer.id == Task.customer_id)
@@ -141,11 +164,20 @@ async def attach_image(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         .limit(1)
     )
     found = (await db.execute(stmt)).first()
+    label = cmd.event.text.strip()
     if found is None:
-        return [Reply("收到图片。图片用作任务卡的完成凭证：先发「完成 <编号>」，再发图片。")]
+        await attachments.keep(db, cmd.event, cmd.user, kind=kind, label=label)
+        return [
+            Reply(
+                f"收到{noun}，已保存，会记在你的下一条跟进上。{noun}也可作任务卡的完成凭证："
+                "先发「完成 <编号>」，再发过来。"
+            )
+        ]
     task, customer = found
+    await attachments.keep(db, cmd.event, cmd.user, kind=kind, label=label, task_id=task.id)
+    evidence = f"（{noun}凭证{'：' + label if label else ''}）"
     return await finish(
-        db, ctx, task, customer, by=cmd.user, evidence="（图片凭证）", media_id=cmd.event.media_id
+        db, ctx, task, customer, by=cmd.user, evidence=evidence, media_id=cmd.event.media_id
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,6 +40,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     wecom_webhook_key: Mapped[str | None] = mapped_column(String(200))
     wecom_chat_id: Mapped[str | None] = mapped_column(String(64))  # app group chat (appchat)
+    # the 智能机器人's group chatid (logged when the bot is @-mentioned in the group)
+    wecom_bot_chatid: Mapped[str | None] = mapped_column(String(128))
     dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(200))
     dingtalk_webhook: Mapped[str | None] = mapped_column(String(500))
     dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
@@ -248,3 +251,53 @@ class HandledEvent(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime]
     replies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class PendingNote(Base):
+    """A free-text note that named no customer, waiting for the rep to pick one (one per user)."""
+
+    __tablename__ = "pending_notes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))  # the note's own: keeps it idempotent
+    choices: Mapped[list[int]] = mapped_column(JSON, default=list)  # customer ids, as numbered
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class UndoableChange(Base):
+    """A change `撤销` can take back: who made it, what kind (a registered undoer), its rows."""
+
+    __tablename__ = "undoable_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # followup | stage | event | commitment | …
+    entity_id: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonValue)  # what undoing needs to know
+    summary: Mapped[str] = mapped_column(String(200))  # "跟进（启明科技）" for the answer
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    undone_at: Mapped[datetime | None]
+
+
+class Attachment(Base):
+    """What a user sent besides words: a picture, file, video or place (a visit check-in).
+
+    Kept when it arrives; a check-in or picture without a task waiting for it goes onto the
+    sender's next follow-up (followup_id), a task's evidence onto the task (task_id).
+    """
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(10))  # image | file | video | location | link
+    media_id: Mapped[str | None] = mapped_column(String(300))  # the platform's reference
+    label: Mapped[str] = mapped_column(Text, default="")  # file name, place, link title and URL
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    at: Mapped[datetime]
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("platform", "message_id", "kind"),)

@@ -12,6 +12,22 @@ from bot.asr.transcript import Transcriber, Transcript
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+async def from_recognition(recognition: str) -> Transcript:
+    """A transcript of the platform's own text, for voice that arrives without its audio
+    (the WeCom 智能机器人's long connection sends only the recognised text)."""
+    started = time.monotonic()
+    text = await asyncio.to_thread(to_simplified, recognition.strip())
+    return Transcript(
+        text=text,
+        language="zh" if _CJK.search(text) else "",
+        duration_s=0.0,
+        engine="platform",
+        model="platform",
+        timings={"decode_s": 0.0, "transcribe_s": time.monotonic() - started},
+        no_speech=False,
+    )
+
+
 class PlatformTranscriber:
     def __init__(self, fallback: Transcriber) -> None:
         self.fallback = fallback

@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from bot.adapter import AdapterDeps, Delivery, MediaError
-from bot.dingtalk import events
+from bot.dingtalk import cards, events
 from bot.dingtalk.callback import callback_routes, save_message
 from bot.dingtalk.client import ApiError, DingTalkClient, TooLarge
 from bot.dingtalk.delivery import Sender, is_session_webhook, robot_token
@@ -120,6 +120,19 @@ class DingTalkAdapter:
     async def start(self) -> None:
         if self.stream:
             self.stream.start()
+        elif self.settings.dingtalk_card_template_id and self.settings.dingtalk_public_url:
+            await self._register_card_callback()
+
+    async def _register_card_callback(self) -> None:
+        """HTTP mode: tell DingTalk where card clicks go (idempotent, forceUpdate)."""
+        body = cards.register_body(
+            self.settings.dingtalk_public_url or "", self.settings.dingtalk_app_secret or ""
+        )
+        try:
+            await self.client.call_api(cards.REGISTER_CALLBACK, body)
+            log.info("dingtalk_card_callback_registered", path=cards.CALLBACK_PATH)
+        except ApiError as err:  # cards still go out; clicks wait until this works
+            log.error("dingtalk_card_callback_register_failed", error=str(err))
 
     async def close(self) -> None:
         if self.stream:

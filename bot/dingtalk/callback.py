@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import time
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -10,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
 from bot.body import BodyRefused, read_body
-from bot.dingtalk.events import parse_robot_message
+from bot.dingtalk import cards
+from bot.dingtalk.events import card_message_key, parse_card_callback, parse_robot_message
 from bot.dingtalk.signing import check_callback, signature_expiry
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
 from storage.inbox import store_event
@@ -86,7 +89,40 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
         # Replies go through the outbox (sessionWebhook or robot API), never in this answer.
         return web.json_response({})
 
-    return [web.post("/dingtalk/callback", receive)]
+    routes = [web.post("/dingtalk/callback", receive)]
+    if deps.settings.dingtalk_card_template_id:
+        routes.append(web.post(cards.CALLBACK_PATH, _card_receiver(deps)))
+    return routes
+
+
+def _card_receiver(deps: AdapterDeps) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """HTTP-mode card clicks: the registered URL's token (only DingTalk knows it) is the check."""
+    token = cards.callback_token(deps.settings.dingtalk_app_secret or "")
+    max_bytes = deps.settings.callback_max_bytes
+    read_timeout_s = deps.settings.callback_read_timeout_s
+
+    async def receive_card(request: web.Request) -> web.Response:
+        # Bytes, not str: compare_digest raises on a non-ASCII str (a 500, not a 401).
+        if not hmac.compare_digest(request.query.get("t", "").encode(), token.encode()):
+            return _reject(401, "bad_card_token", request)
+        try:
+            body = await read_body(request, max_bytes=max_bytes, timeout_s=read_timeout_s)
+        except BodyRefused as err:
+            return _reject(err.status, err.reason, request)
+        try:
+            payload = body.decode("utf-8")
+            parse_card_callback(payload)
+        except ValueError as err:
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        try:
+            await save_message(deps, card_message_key(payload), payload)
+        except ValueError as err:
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            return _reject(503, "store_failed", request, detail=type(err).__name__)
+        return web.json_response({})  # the card is updated through the API, from the outbox
+
+    return receive_card
 
 
 def _reject(status: int, reason: str, request: web.Request, detail: str = "") -> web.Response:

@@ -53,16 +53,18 @@ class DingTalkClient:
         self.app_secret = deps.settings.dingtalk_app_secret or ""
         self.robot_code = deps.settings.dingtalk_robot_code or ""
 
-    async def call_api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to api.dingtalk.com with the shared token; a rejected token is refreshed once."""
+    async def call_api(
+        self, path: str, body: dict[str, Any], *, method: str = "POST"
+    ) -> dict[str, Any]:
+        """POST (or PUT) to api.dingtalk.com with the shared token, renewed once if rejected."""
         token = await self._token()
         try:
-            return await self._post(self.api_base + path, body, token=token)
+            return await self._post(self.api_base + path, body, token=token, method=method)
         except ApiError as err:
             if not err.is_auth:
                 raise
         token = await self._token(rejected=token)
-        return await self._post(self.api_base + path, body, token=token)
+        return await self._post(self.api_base + path, body, token=token, method=method)
 
     async def post_webhook(self, url: str | URL, body: dict[str, Any]) -> dict[str, Any]:
         """sessionWebhook / custom robot: always HTTP 200, success is errcode 0."""
@@ -160,10 +162,15 @@ class DingTalkClient:
         return str(_check_errcode(answer)["media_id"])
 
     async def _post(
-        self, url: str | URL, body: dict[str, Any], *, token: str | None = None
+        self,
+        url: str | URL,
+        body: dict[str, Any],
+        *,
+        token: str | None = None,
+        method: str = "POST",
     ) -> dict[str, Any]:
         headers = {"x-acs-dingtalk-access-token": token} if token else {}
-        return await self._send("POST", url, json=body, headers=headers)
+        return await self._send(method, url, json=body, headers=headers)
 
     async def _send(self, method: str, url: str | URL, **kwargs: Any) -> dict[str, Any]:
         try:

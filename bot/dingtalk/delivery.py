@@ -12,10 +12,10 @@ import structlog
 from yarl import URL
 
 from bot.adapter import AdapterDeps, Dead, Delivery, RetryAt, Sent
-from bot.dingtalk import payloads
+from bot.dingtalk import cards, payloads
 from bot.dingtalk.client import ApiError, DingTalkClient, TokenError
 from bot.dingtalk.signing import robot_webhook_query
-from handlers.chat import Image, Message, message_from_payload
+from handlers.chat import Card, CardUpdate, Image, Message, message_from_payload
 from storage.models import Team
 from storage.outbox import sent_recently
 from storage.queue_models import OutboxItem
@@ -64,6 +64,7 @@ class Sender:
         self.deps = deps
         self.client = client
         self.oapi_base = deps.settings.dingtalk_oapi_base.rstrip("/")
+        self.template_id = deps.settings.dingtalk_card_template_id
 
     async def deliver(self, item: OutboxItem) -> Delivery:
         """Send one row. Platform errors become RetryAt or Dead, never exceptions."""
@@ -73,6 +74,15 @@ class Sender:
             return Dead(f"unreadable outbox payload: {err!r}")
         mention = [str(uid) for uid in item.payload.get("mention") or []]
         try:
+            if self.template_id and item.channel != "custom_robot":
+                match message:
+                    case Card():
+                        return await self.send_card(item, message)
+                    case CardUpdate():
+                        await self.client.call_api(
+                            cards.UPDATE, cards.update_body(message), method="PUT"
+                        )
+                        return Sent({"via": "card_update"})
             match item.channel:
                 case "robot_user":
                     return await self.send_to_user(item.target, message)
@@ -85,6 +95,32 @@ class Sender:
             return Dead(f"unknown DingTalk channel {item.channel!r}")
         except ApiError as err:
             return self._failed(err, item)
+
+    async def send_card(self, item: OutboxItem, card: Card) -> Delivery:
+        """An interactive card from the template, to the user's robot chat or the group."""
+        user = conversation = None
+        if item.channel == "robot_user":
+            user = item.target
+        elif item.channel == "robot_group":
+            conversation = item.target
+        else:  # a session webhook's target says who asked, and where
+            try:
+                hook: dict[str, Any] = json.loads(item.target)
+            except ValueError as err:
+                return Dead(f"bad session_webhook target: {err!r}")
+            conversation, user = hook.get("conversation"), hook.get("user")
+        track_id = cards.out_track_id(card.card_id, item.id)
+        body = cards.deliver_body(
+            card,
+            template_id=self.template_id or "",
+            track_id=track_id,
+            robot_code=self.client.robot_code,
+            user=str(user) if user else None,
+            conversation=str(conversation) if conversation else None,
+            stream=self.deps.settings.dingtalk_mode == "stream",
+        )
+        answer = await self.client.call_api(cards.CREATE_AND_DELIVER, body)
+        return Sent({"outTrackId": track_id, "result": answer.get("result")})
 
     async def send_to_user(self, staff_id: str, message: Message) -> Delivery:
         msg_key, param = await self._robot_payload(message, in_group=False)

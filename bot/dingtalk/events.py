@@ -161,18 +161,38 @@ def message_event(message: RobotMessage, *, received_at: datetime) -> Event:
                 media_format=content.get("fileExtension") or "amr",  # DingTalk voice is AMR
                 recognition=recognition or None,
             )
-        case _:  # video, file, unknownMsgType, and whatever DingTalk adds next
+        case "file" | "video":
+            return Event(
+                **common,
+                kind=EventKind.FILE,
+                media_id=content.get("downloadCode"),
+                media_format=message.msgtype,
+                text=str(content.get("fileName") or ""),
+            )
+        case _:  # unknownMsgType, and whatever DingTalk adds next
             return Event(**common, kind=EventKind.UNSUPPORTED)
 
 
 def _rich_text_event(common: dict[str, Any], content: dict[str, Any]) -> Event:
     parts = content.get("richText") or []
     texts = [str(p["text"]) for p in parts if isinstance(p, dict) and p.get("text")]
-    if texts:
-        return Event(**common, kind=EventKind.TEXT, text="".join(texts).strip())
     pictures = [p for p in parts if isinstance(p, dict) and p.get("type") == "picture"]
+    # In groups a photo with an @ arrives as richText: the words route it, the picture rides along.
+    code = (
+        (pictures[0].get("downloadCode") or pictures[0].get("pictureDownloadCode"))
+        if pictures
+        else None
+    )
+    if texts:
+        text = "".join(texts).strip()
+        return Event(
+            **common,
+            kind=EventKind.TEXT,
+            text=text,
+            media_id=code,
+            media_format="image" if code else None,
+        )
     if pictures:
-        code = pictures[0].get("downloadCode") or pictures[0].get("pictureDownloadCode")
         return Event(**common, kind=EventKind.IMAGE, media_id=code)
     return Event(**common, kind=EventKind.UNSUPPORTED)
 

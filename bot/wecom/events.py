@@ -17,8 +17,13 @@ from handlers.chat import CardAction, Event, EventKind, Platform
 
 # Events a person caused in the chat with the bot. Everything else (subscribe, LOCATION reports
 # every few seconds, contact changes) is acknowledged and dropped: answering it would be spam.
-ANSWERED_EVENTS = frozenset({"enter_agent", "click", "template_card_event", "taskcard_click"})
-CARD_EVENTS = frozenset({"template_card_event", "taskcard_click"})
+# Menu events (view, scan, photo, location pickers) are kept too: each is something a person did.
+MENU_EVENTS = frozenset(
+    {"view", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+     "pic_weixin", "location_select", "view_miniprogram"}
+)  # fmt: skip
+CARD_EVENTS = frozenset({"template_card_event", "taskcard_click", "template_card_menu_event"})
+ANSWERED_EVENTS = frozenset({"enter_agent", "click", *CARD_EVENTS, *MENU_EVENTS})
 MAX_KEY_CHARS = 200  # handlers store the message id in String(200) columns
 # Field bounds checked before anything is stored (docs/SECURITY.md). WeCom user ids are at most
 # 64 characters of letters, digits and "_-.@"; MsgId and AgentID are integers.
@@ -55,6 +60,12 @@ class Inbound:
 
     def text(self, name: str) -> str:
         value = self.fields.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def nested(self, name: str, key: str) -> str:
+        """A field inside a nested element (ScanCodeInfo/ScanResult, SendLocationInfo/Label)."""
+        part = self.fields.get(name)
+        value = part.get(key) if isinstance(part, dict) else None
         return value.strip() if isinstance(value, str) else ""
 
     @property
@@ -150,9 +161,42 @@ def to_event(xml: str, *, received_at: datetime) -> Event:
             )
         case "event":
             return _event_to_event(inbound, base)
-        case other:  # location, video, link, file…: answered with "not supported"
-            label = inbound.text("Label") if other == "location" else ""
-            return Event(**base, kind=EventKind.UNSUPPORTED, text=label, raw_type=other)
+        case "location":  # a place shared in chat: a visit check-in
+            return _location(base, inbound.text, raw_type="location")
+        case "link":
+            title, url = inbound.text("Title"), inbound.text("Url")
+            text = "\n".join(p for p in (title, inbound.text("Description"), url) if p)
+            return Event(**base, kind=EventKind.LINK, text=text, raw_type="link")
+        case "video" | "file":
+            return Event(
+                **base,
+                kind=EventKind.FILE,
+                media_id=inbound.text("MediaId") or None,
+                media_format=inbound.msg_type,
+                text=inbound.text("FileName") or inbound.text("Title"),
+                raw_type=inbound.msg_type,
+            )
+        case other:  # whatever WeCom adds next: answered with "not supported"
+            return Event(**base, kind=EventKind.UNSUPPORTED, raw_type=other)
+
+
+def _location(base: dict[str, Any], field: Any, *, raw_type: str) -> Event:
+    label = field("Label") or field("Poiname")
+    return Event(
+        **base,
+        kind=EventKind.LOCATION,
+        text=label,
+        latitude=_float(field("Location_X")),
+        longitude=_float(field("Location_Y")),
+        raw_type=raw_type,
+    )
+
+
+def _float(value: str) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _event_to_event(inbound: Inbound, base: dict[str, Any]) -> Event:
@@ -169,5 +213,12 @@ def _event_to_event(inbound: Inbound, base: dict[str, Any]) -> Event:
     if name == "click" and key:  # an app menu item: its key is a typed command, like a button's
         return Event(**base, text=key, raw_type=raw_type)
     if name == "enter_agent":
+        return Event(**base, kind=EventKind.ENTER, raw_type=raw_type)
+    if name in ("scancode_push", "scancode_waitmsg"):  # the scanned text, as if typed
+        scanned = inbound.nested("ScanCodeInfo", "ScanResult")
+        return Event(**base, text=scanned, raw_type=raw_type)
+    if name == "location_select":
+        return _location(base, lambda k: inbound.nested("SendLocationInfo", k), raw_type=raw_type)
+    if name in MENU_EVENTS:  # opened a page, or pictures that arrive as image messages next
         return Event(**base, kind=EventKind.ENTER, raw_type=raw_type)
     return Event(**base, kind=EventKind.UNSUPPORTED, raw_type=raw_type)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,8 +15,11 @@ from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotFoundForYou, UserError
-from handlers.numbers import parse_decimal, parse_id
+from handlers.extraction import parse_due
+from handlers.extraction.hits import small_number
+from handlers.numbers import parse_id
 from handlers.permissions import customers_visible_to, is_manager_or_above
+from handlers.quiet import quiet_until
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Alert, AlertStatus, Customer
@@ -24,13 +28,13 @@ EXAMPLE = "稍后提醒 A12 2小时"
 MAX_SNOOZE_HOURS = 24 * 30  # a month; past that it is not a snooze
 _CODE = re.compile(r"^A?(\S+)$", re.IGNORECASE)
 _SPAN = re.compile(
-    r"^(\S+?)\s*(h|hr|hrs|hours?|小时|个小时|钟头|m|min|mins|分钟|分|d|days?|天|日)$",
+    r"^(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3}|半)\s*(?:个)?(?P<half>半)?\s*"
+    r"(?P<unit>h|hr|hrs|hours?|小时|钟头|m|min|mins|minutes?|分钟|分|d|days?|天|日)$",
     re.IGNORECASE,
 )
 _UNIT_HOURS = {
     "h": 1.0,
     "小": 1.0,
-    "个": 1.0,
     "钟": 1.0,
     "m": 1 / 60,
     "分": 1 / 60,
@@ -38,22 +42,58 @@ _UNIT_HOURS = {
     "天": 24.0,
     "日": 24.0,
 }
-_TOMORROW = ("明天", "明早", "tomorrow")
+_TOMORROW = ("明天", "tomorrow")
+_LEAD = re.compile(r"^(?:到|至|等到|推到|改到|延到)")
+MOMENT_MAX = timedelta(days=7)  # a named moment (到下周) may go past the duration limit
 
 
-def parse_span(text: str, *, now: datetime, rules: Rules, tz: ZoneInfo) -> datetime | None:
-    """Until when: "2h", "2小时", "30分钟", "1天", or 明天/明早 (tomorrow, last-chance hour)."""
-    text = text.strip().lower()
-    if text in _TOMORROW:
-        day = now.astimezone(tz).date() + timedelta(days=1)
-        return datetime.combine(day, rules.escalation.last_chance_hour, tz).astimezone(UTC)
+@dataclass(frozen=True, slots=True)
+class Until:
+    at: datetime  # aware UTC
+    is_duration: bool  # 2小时 (capped by snooze_max_hours) rather than a moment (明早九点)
+    moved: bool  # it fell in quiet hours and was moved to the morning
+
+
+def parse_span(text: str, *, now: datetime, rules: Rules, tz: ZoneInfo) -> Until | None:
+    """Until when: a duration (半小时, 2小时, 30分钟, 1天) or a moment (明早九点, 周一, 到下周);
+    a day without a clock time means its morning; an end in quiet hours moves to the morning."""
+    text = _LEAD.sub("", text.strip().lower()).strip()
+    found = _duration(text, now) or _moment(text, now=now, rules=rules, tz=tz)
+    if found is None or found[0] <= now:
+        return None
+    at, is_duration = found
+    morning = quiet_until(at, rules.quiet_hours, tz)
+    return Until(morning or at, is_duration, morning is not None)
+
+
+def _duration(text: str, now: datetime) -> tuple[datetime, bool] | None:
     match = _SPAN.match(text)
     if match is None:
         return None
-    unit = match.group(2)
-    amount = parse_decimal(match.group(1), high=MAX_SNOOZE_HOURS)
-    hours = amount * _UNIT_HOURS[unit[0].lower()] if amount is not None else 0.0
-    return now + timedelta(hours=hours) if 0 < hours <= MAX_SNOOZE_HOURS else None
+    amount = small_number(match["n"])
+    if amount is None:
+        return None
+    hours = (amount + (0.5 if match["half"] else 0)) * _UNIT_HOURS[match["unit"][0]]
+    return (now + timedelta(hours=hours), True) if 0 < hours <= MAX_SNOOZE_HOURS else None
+
+
+def _moment(
+    text: str, *, now: datetime, rules: Rules, tz: ZoneInfo
+) -> tuple[datetime, bool] | None:
+    if text in _TOMORROW:
+        text = "明天"
+    due = parse_due(text, now=now, tz=tz)
+    if due is None:
+        return None
+    if due.has_time:
+        return due.at, False
+    day = due.at.astimezone(tz).date()
+    hour = rules.escalation.last_chance_hour  # a day said alone: that morning
+    if due.part == "下午":
+        hour = time(14, 0)
+    elif due.part == "晚上":
+        hour = time(19, 0)
+    return datetime.combine(day, hour, tz).astimezone(UTC), False
 
 
 async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str) -> Alert:
@@ -86,12 +126,18 @@ async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         raise UserError("请写上预警编号和推迟多久", example=EXAMPLE)
     alert = await load_alert(cmd, db, args[0], example=EXAMPLE)
     now = ctx.clock.now()
-    until = parse_span(args[1], now=now, rules=ctx.rules, tz=ctx.tz)
-    if until is None:
-        raise UserError(f"没看懂时长「{args[1]}」", example=EXAMPLE)
+    span = parse_span(args[1], now=now, rules=ctx.rules, tz=ctx.tz)
+    if span is None:
+        raise UserError(
+            f"没看懂推迟到什么时候「{args[1]}」（如：半小时、2小时、明早九点、周一、到下周）",
+            example=f"稍后提醒 {args[0]} 2小时",
+        )
+    until = span.at
     limit_h = ctx.rules.snooze_max_hours
-    if until - now > timedelta(hours=limit_h):
-        raise UserError(f"最多推迟 {limit_h} 小时", example=EXAMPLE)
+    if span.is_duration and until - now > timedelta(hours=limit_h):
+        raise UserError(f"最多推迟 {limit_h} 小时", example=f"稍后提醒 {args[0]} 2小时")
+    if not span.is_duration and until - now > MOMENT_MAX:
+        raise UserError("最多推迟到一周后", example=f"稍后提醒 {args[0]} 到下周")
     code = f"A{alert.id}"
     if alert.status == AlertStatus.RESOLVED:
         return cmd.with_card_update([Reply(f"预警 {code} 已解除，无需推迟")], "已解除")
@@ -116,8 +162,9 @@ async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
         after={"status": alert.status, "snoozed_until": until},
         note=f"{cmd.user.name} 将预警 {code} 推迟至 {shown}",
     )
+    moved = "（原定时间在免打扰时段，改为早上提醒）" if span.moved else ""
     reply = Reply(
-        f"已推迟预警 {code} 至 {shown}，届时再提醒；在此之前不会升级。"
+        f"已推迟预警 {code} 至 {shown}{moved}，届时再提醒；在此之前不会升级。"
         "推迟已记录，主管可在简报和「为什么 " + code + "」中看到"
     )
     return cmd.with_card_update([reply], f"已推迟至 {shown}")

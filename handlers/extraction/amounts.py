@@ -25,6 +25,30 @@ _CHINESE_RE = re.compile(
 )
 
 
+# Spoken round amounts: 一个亿, 两个亿, 三十来万 (about 300 000), 二十多万, 5个亿.
+_ROUND_RE = re.compile(
+    rf"(?<![{_CN_DIGITS}\d.])(?P<num>\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
+    r"(?P<ge>个)?(?P<about>来|多|几)?(?P<unit>亿|万)(?P<yuan>元|块钱|块)?"
+)
+_ABOUT_RE = re.compile(r"来|多|几|左右|上下|大概|大约|约")
+
+
+def is_approximate(text: str) -> bool:
+    """An amount said as a round figure (三十来万, 二十多万, 大概十万左右): shown as "约"."""
+    return bool(_ABOUT_RE.search(text))
+
+
+def _round(match: re.Match[str]) -> Decimal | None:
+    if not (match["ge"] or match["about"]):
+        return None  # 12万 / 十二万五 are read by the patterns below
+    words = match["num"]
+    try:
+        number = Decimal(words) if words[0].isdigit() else Decimal(str(chinese_number(words)))
+    except (ValueError, KeyError, IndexError, InvalidOperation):
+        return None
+    return number * _UNITS[match["unit"]]
+
+
 def _arabic(match: re.Match[str]) -> Decimal | None:
     if not (match["cur"] or match["unit"] or match["yuan"]):
         return None
@@ -69,13 +93,22 @@ def _plain(value: Decimal) -> Decimal:
 def find_amount(text: str) -> Found[Decimal] | None:
     """The first amount of money in the text, in yuan."""
     found: list[tuple[int, int, Decimal]] = []
+    for match in _ROUND_RE.finditer(text):
+        value = _round(match)
+        if value is not None:
+            found.append((match.start(), match.end(), value))
+    taken = [(start, end) for start, end, _ in found]
     for match in _ARABIC_RE.finditer(text):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
         value = _arabic(match)
         if value is not None:
             found.append(
                 (match.start("num") if not match["cur"] else match.start(), match.end(), value)
             )
     for match in _CHINESE_RE.finditer(text):
+        if any(start <= match.start() < end for start, end in taken):
+            continue
         value = _chinese(match)
         if value is not None:
             found.append((match.start(), match.end(), value))

@@ -20,6 +20,11 @@ _ENGLISH_PROMISE_RE = re.compile(
 _REP_SUBJECT_RE = re.compile(
     r"(?:^|我|我们|我方|本人|咱们|咱)(?:已经|已|也|都|又|再次|当面|口头|亲口)?$"
 )
+# The first-person forms reps promise in: 我会… / 我们会… / 我说(周三)之前… / 我这边(周五)前给….
+_FIRST_PERSON_RE = re.compile(
+    r"(?:^|^.{1,12}?(?:那边|这边|方面|的话))(?:那|那么|然后|所以|另外|好的?|行)?(?P<who>我们|我方|咱们|我)(?P<side>这边|那边)?"
+    r"(?:也|都|一定|肯定|尽快|马上|争取)?(?P<verb>会(?![议谈面员所场计])|说(?![明服]))?"
+)
 _PROMISE_TARGET_RE = re.compile(r"^(?:了)?(?:客户|对方|他们|他|她)?(?:会|将|一定|在)?")
 # Words that end the lead-in before the action: 采购说月底前走完审批 → 走完审批.
 _LEAD_IN_RE = re.compile(
@@ -87,7 +92,25 @@ def promise_in(clause: Clause, time_spans: Sequence[tuple[int, int]]) -> str | N
         if _REP_SUBJECT_RE.search(subject):
             what = _PROMISE_TARGET_RE.sub("", _tidy(blanked[match.end() :]), count=1)
             return _tidy(what) or None
-    return None
+    return _first_person_promise(blanked, clause.text)
+
+
+def _first_person_promise(blanked: str, said: str) -> str | None:
+    """我会… always; 我说… and 我这边… only with a deadline (周三之前): a promise with a date."""
+    match = _FIRST_PERSON_RE.match(blanked)
+    if match is None:
+        return None
+    rest = blanked[match.end() :]
+    if match["verb"] != "会":
+        if not (match["verb"] == "说" or match["side"] == "这边"):
+            return None
+        # the deadline: a time said right before 前/之前 (the time words are blanked as \0)
+        times = [i for i, char in enumerate(rest) if char == "\0"]
+        tail = said[match.end() :]
+        if not times or not re.search(r"(?:之前|以前|前)", tail[times[0] :]):
+            return None
+    what = _tidy(_CONNECTOR_RE.sub("", _tidy(rest)))
+    return what if len(what) >= 2 else None
 
 
 def _without_lead_in(text: str) -> str:

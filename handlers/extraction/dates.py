@@ -18,7 +18,7 @@ from handlers.extraction.hits import (
     overlaps,
 )
 from handlers.extraction.jio import JioTime, extract_times
-from handlers.extraction.model import DATE_ONLY_HOUR, Due
+from handlers.extraction.model import DATE_ONLY_HOUR, DAY_PART_HOURS, Due
 from handlers.extraction.normalize import normalise_note
 
 _SAYS_HOUR_RE = re.compile(r"\d{1,2}:\d{2}|[\d一二两三四五六七八九十]\s*[点时]")
@@ -31,6 +31,17 @@ _THIS_WEEK_RE = re.compile(r"^(?:这|本)(?:个)?(?:周|星期|礼拜)")
 _BARE_MONTH_DAY_RE = re.compile(r"^(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})月(?P<d>[^年]*)$")
 _BARE_DAY_RE = re.compile(r"^(?:\d{1,2}|[一二三四五六七八九十]{1,3})[号日]")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+_DAY_PART_RE = re.compile(
+    r"(?P<am>上午|早上|中午前)|(?P<pm>下午)|(?P<night>今晚|明晚|晚上|傍晚|晚)"
+)
+
+
+def day_part(text: str) -> str | None:
+    """The part of the day a phrase names without a clock time (上午 / 下午 / 晚上), if any."""
+    match = _DAY_PART_RE.search(text)
+    if match is None:
+        return None
+    return "上午" if match["am"] else "下午" if match["pm"] else "晚上"
 
 
 def _clock(item: JioTime, moment: datetime, from_end: bool) -> time | None:
@@ -72,7 +83,9 @@ def _from_jionlp(item: JioTime, today: date) -> TimeHit | None:
     if moment is None:
         return None
     on = _rolled_forward(item, moment.date(), today)
-    return TimeHit(item.start, item.end, item.text, on, _clock(item, moment, from_end))
+    at = _clock(item, moment, from_end)
+    part = day_part(item.text) if at is None else None
+    return TimeHit(item.start, item.end, item.text, on, at, part)
 
 
 def _masked(text: str, taken: Sequence[tuple[int, int]]) -> str:
@@ -108,8 +121,9 @@ def _without_overlaps(hits: list[TimeHit]) -> list[TimeHit]:
 
 
 def to_due(hit: TimeHit, tz: ZoneInfo) -> Due:
-    local = local_moment(hit, DATE_ONLY_HOUR).replace(tzinfo=tz)
-    return Due(at=local.astimezone(UTC), has_time=hit.at is not None, text=hit.text)
+    hour = DAY_PART_HOURS.get(hit.part or "", DATE_ONLY_HOUR)
+    local = local_moment(hit, hour).replace(tzinfo=tz)
+    return Due(at=local.astimezone(UTC), has_time=hit.at is not None, text=hit.text, part=hit.part)
 
 
 def is_upcoming(hit: TimeHit, now_local: datetime) -> bool:

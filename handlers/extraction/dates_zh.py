@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from handlers import workdays
 from handlers.extraction.hits import TimeHit, add_months, last_day_of_month, small_number
@@ -18,11 +18,19 @@ _RELATIVE_RE = re.compile(
     rf"(?P<n>{_NUM}|半)\s*(?P<ge>个)?\s*(?P<unit>小时|钟头|分钟|天|日|周|星期|礼拜|月|工作日)"
     r"(?P<dir>以内|之内|内|以后|之后|后)"
 )
+_YEARS = {"今年": 0, "明年": 1, "下一年": 1, "下年": 1, "后年": 2, "去年": -1}
 _MONTH_PART_RE = re.compile(
+    rf"(?P<yr>{'|'.join(_YEARS)})?"
     rf"(?:(?:(?P<rel>本|这个?|当|下个?|下下个?)月|(?P<m>{_NUM})月)月?|月)"
     rf"(?P<part>底|末|中旬|中|下旬|上旬|初){_BEFORE}"
 )
 _YEAR_END_RE = re.compile(rf"(?:(?P<y>今|明|下|去)年年?|(?<![今明下去前\d])年)(?:底|末){_BEFORE}")
+
+_CLOCK = (
+    r"(?P<h>\d{1,2}|[一二两三四五六七八九十]{1,3})"
+    r"(?:[点:：时](?P<half>半)?(?P<min>\d{1,2}|[一二三四五六七八九十]{1,3})?分?)?"
+)
+_TOMORROW_PART_RE = re.compile(rf"(?P<day>明|后)(?P<part>早|晨|晚)(?:上)?(?:{_CLOCK})?")
 
 _FESTIVALS = {
     "元旦": Festival.NEW_YEAR,
@@ -74,7 +82,10 @@ def _month_part(match: re.Match[str], today: date) -> date | None:
         month = small_number(match["m"])
         if month is None or not 1 <= month <= 12:
             return None
-        year = today.year + (1 if month < today.month - 6 else 0)
+        if match["yr"]:
+            year = today.year + _YEARS[match["yr"]]
+        else:
+            year = today.year + (1 if month < today.month - 6 else 0)
         first = date(year, int(month), 1)
     else:
         ahead = (rel or "").count("下")
@@ -86,6 +97,23 @@ def _month_part(match: re.Match[str], today: date) -> date | None:
     if on < today and not rel and not match["m"]:
         on = add_months(on, 1)  # a bare 月初/月中 already past means next month's
     return on
+
+
+def _tomorrow_part(match: re.Match[str], today: date) -> TimeHit | None:
+    """明早九点, 明晚, 后早8点: jionlp takes 明早九点 for today's 早九点."""
+    on = today + timedelta(days=1 if match["day"] == "明" else 2)
+    evening = match["part"] == "晚"
+    if match["h"] is None:
+        part = "晚上" if evening else "上午"
+        return TimeHit(match.start(), match.end(), match.group(), on, None, part)
+    hour = small_number(match["h"])
+    minute = 30 if match["half"] else small_number(match["min"]) if match["min"] else 0
+    if hour is None or minute is None or not 0 <= hour <= 23 or not 0 <= minute < 60:
+        return None
+    if evening and hour < 12:
+        hour += 12
+    at = time(int(hour), int(minute))
+    return TimeHit(match.start(), match.end(), match.group(), on, at)
 
 
 def _year_end(match: re.Match[str], today: date) -> date:
@@ -128,6 +156,10 @@ def find_gap_times(text: str, now: datetime) -> list[TimeHit]:
             at = moment.time().replace(second=0, microsecond=0) if moment else None
             found.append(TimeHit(match.start(), match.end(), match.group(), on, at))
     found += _hits(_MONTH_PART_RE, text, lambda m: _month_part(m, today))
+    for match in _TOMORROW_PART_RE.finditer(text):
+        hit = _tomorrow_part(match, today)
+        if hit is not None:
+            found.append(hit)
     found += _hits(_YEAR_END_RE, text, lambda m: _year_end(m, today))
     found += _hits(_FESTIVAL_RE, text, lambda m: _festival(m, today))
     return found

@@ -14,6 +14,7 @@ class TimeHit:
     text: str
     on: date  # local calendar day
     at: time | None  # local clock time, None when only a day was said
+    part: str | None = None  # a part of the day said without a clock time: 上午, 下午, 晚上
 
 
 def chinese_number(words: str) -> float:

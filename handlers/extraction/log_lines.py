@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from handlers.extraction.amounts import is_approximate
 from handlers.extraction.customers import ASK_BELOW
 from handlers.extraction.model import Due, Extraction
 
@@ -20,7 +21,9 @@ def format_due(due: Due, tz: ZoneInfo, *, now: datetime | None = None) -> str:
     day = f"{local.month}月{local.day}日({'周' + _WEEKDAYS[local.weekday()]})"
     if local.year != this_year:
         day = f"{local.year}年{day}"
-    return f"{day} {local:%H:%M}" if due.has_time else day
+    if due.has_time:
+        return f"{day} {local:%H:%M}"
+    return f"{day}{due.part or ''}（未写具体时间，按 {local:%H:%M} 计）"
 
 
 def format_amount(yuan: Decimal) -> str:
@@ -55,6 +58,11 @@ def format_log(ex: Extraction, tz: ZoneInfo, *, now: datetime | None = None) -> 
     if ex.stage:
         lines.append(f"阶段：→ {ex.stage.value}")
     if ex.amount_yuan:
-        lines.append(f"金额：{format_amount(ex.amount_yuan.value)}")
+        span = ex.amount_yuan.span
+        said = ex.text[span[0] : span[1] + 2] if span else ""
+        shown = format_amount(ex.amount_yuan.value)
+        if is_approximate(said):
+            shown = f"约{shown}（按 {ex.amount_yuan.value:,} 元记）"
+        lines.append(f"金额：{shown}")
     lines.append(FIX_HINT)
     return lines

@@ -17,6 +17,8 @@ DEFAULT_STAGES: tuple[str, ...] = ("线索", "意向", "方案", "谈判", "成�
 # A date said without a time of day is due at the end of that working day (18:00 local): the
 # reminder still fires while the rep is at work, and "周五前" reads as "before Friday's close".
 DATE_ONLY_HOUR = 18
+# A part of the day without a clock time: due at its end, as reps mean "上午给" (by noon).
+DAY_PART_HOURS: dict[str, int] = {"上午": 12, "下午": 18, "晚上": 21}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Due:
     at: datetime  # aware, UTC
     has_time: bool  # False: only a date was said and `at` is DATE_ONLY_HOUR local
     text: str  # the words it came from
+    part: str | None = None  # 上午/下午/晚上 said without a clock time: `at` is its default hour
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ async def import_csv(
     now: datetime,
     rules: Rules,
     actor_id: int | None = None,
+    update: bool = False,
 ) -> ImportReport:
     """Check every row first; write (and audit) only when the whole file is valid."""
     if kind not in get_args(ImportKind):
@@ -51,5 +52,5 @@ async def import_csv(
     check_cells(batch)
     check_duplicate_names(batch)
     importer = _IMPORTERS[kind]
-    await importer(db, batch, Context(now=now, rules=rules, actor_id=actor_id))
+    await importer(db, batch, Context(now=now, rules=rules, actor_id=actor_id, update=update))
     return batch.report()

@@ -20,7 +20,13 @@ ImportKind = Literal["teams", "users", "customers"]
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "teams": (
         ("name",),
-        ("wecom_webhook", "dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"),
+        (
+            "wecom_webhook",
+            "dingtalk_conversation_id",
+            "dingtalk_webhook",
+            "dingtalk_secret",
+            "wecom_bot_chatid",
+        ),
     ),
     "users": (("name", "role"), ("team", "manager", "wecom_userid", "dingtalk_userid")),
     "customers": (("name", "owner"), ("aliases", "stage", "level")),
@@ -32,6 +38,7 @@ MAX_LENGTH = {
     "dingtalk_conversation_id": 200,
     "dingtalk_webhook": 500,
     "dingtalk_secret": 200,
+    "wecom_bot_chatid": 128,
     "wecom_userid": 64,
     "dingtalk_userid": 64,
 }
@@ -58,6 +65,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    held: list[RowError] = field(default_factory=list)  # changes not made without --update
 
     @property
     def ok(self) -> bool:
@@ -71,11 +79,19 @@ class ImportReport:
                 f"(import failed, nothing written: {bad} bad lines)"
             )
             return [head, *(str(e) for e in self.errors)]
-        return [
+        done = [
             f"导入 {self.kind} 完成：新建 {self.created}，更新 {self.updated}，"
             f"未变 {self.unchanged} (created {self.created}, updated {self.updated}, "
             f"unchanged {self.unchanged})"
         ]
+        if self.held:
+            done.append(
+                f"{len(self.held)} 行会改负责人、阶段或清掉别名，未改动；"
+                f"确认要改请加 --update 重新导入 ({len(self.held)} lines would overwrite "
+                "owner/stage/aliases: unchanged, re-run with --update)"
+            )
+            done += [str(h) for h in self.held]
+        return done
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +116,20 @@ class Batch:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    held: list[RowError] = field(default_factory=list)
 
     def fail(self, row: Row, reason: str) -> None:
         self.errors.append(RowError(row.line, reason))
+
+    def hold(self, row: Row, reason: str) -> None:
+        self.held.append(RowError(row.line, reason))
 
     def report(self) -> ImportReport:
         errors = sorted(self.errors, key=lambda e: e.line)
         if errors:
             return ImportReport(self.kind, errors=errors)
-        return ImportReport(self.kind, self.created, self.updated, self.unchanged)
+        held = sorted(self.held, key=lambda e: e.line)
+        return ImportReport(self.kind, self.created, self.updated, self.unchanged, held=held)
 
 
 def read_rows(kind: ImportKind, data: bytes) -> tuple[list[Row], list[RowError]]:
@@ -214,6 +235,7 @@ class Context:
     now: datetime
     rules: Rules
     actor_id: int | None
+    update: bool = False  # --update: a re-import may change owner, stage and aliases
 
 
 def assign(row: object, values: dict[str, Any]) -> None:

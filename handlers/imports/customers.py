@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.imports.csvfile import Batch, Context, assign, count_and_audit
+from handlers.duplicates import best_match
+from handlers.imports.csvfile import Batch, Context, Row, assign, count_and_audit
+from storage import audit
 from storage.models import Customer, StageChange, User
 
 LEVELS = ("A", "B", "C")
@@ -39,6 +41,7 @@ async def import_customers(db: AsyncSession, batch: Batch, ctx: Context) -> None
                     row,
                     f"别名「{alias}」是另一个客户的名称 (alias {alias} is another customer's name)",
                 )
+    _check_near_duplicates(batch, list(customers.values()))
     if batch.errors:
         return
     names = {u.id: u.name for u in owners.values()}
@@ -46,6 +49,12 @@ async def import_customers(db: AsyncSession, batch: Batch, ctx: Context) -> None
     for row in batch.rows:
         customer = customers.get(row.get("name"))
         before = _customer_view(customer, names) if customer else None
+        if customer is not None and before is not None and not ctx.update:
+            overwrites = _overwrites(row, before)
+            if overwrites:
+                batch.hold(row, f"{customer.name}：{'；'.join(overwrites)}")
+                batch.unchanged += 1
+                continue
         stage = row.get("stage") or (customer.stage if customer else ctx.rules.first_stage)
         if customer is None:
             customer = Customer(
@@ -80,7 +89,71 @@ async def import_customers(db: AsyncSession, batch: Batch, ctx: Context) -> None
                 )
             )
         after = _customer_view(customer, names)
-        count_and_audit(db, batch, ctx, "customer", customer.id, before, after)
+        if before is not None and ctx.update:
+            _audit_per_field(db, batch, ctx, customer.id, before, after)
+        else:
+            count_and_audit(db, batch, ctx, "customer", customer.id, before, after)
+
+
+def _overwrites(row: Row, before: dict[str, Any]) -> list[str]:
+    """What the row would overwrite: another owner, another stage, aliases dropped."""
+    found = []
+    if row.get("owner") and row.get("owner") != before["owner"]:
+        found.append(f"负责人 现为 {before['owner'] or '（无）'}，文件为 {row.get('owner')}")
+    if row.get("stage") and row.get("stage") != before["stage"]:
+        found.append(f"阶段 现为 {before['stage']}，文件为 {row.get('stage')}")
+    if row.has("aliases"):
+        new = split_aliases(row.get("aliases"), row.get("name"))
+        dropped = [a for a in before["aliases"] if a not in new]
+        if dropped:
+            shown = "|".join(new) or "（空）"
+            found.append(f"别名 现为 {'|'.join(before['aliases'])}，文件为 {shown}")
+    return found
+
+
+def _audit_per_field(
+    db: AsyncSession,
+    batch: Batch,
+    ctx: Context,
+    customer_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """--update: one audit row per field changed, so each overwrite can be traced alone."""
+    changed = [k for k in after if before.get(k) != after[k]]
+    if not changed:
+        batch.unchanged += 1
+        return
+    batch.updated += 1
+    for key in changed:
+        audit.record(
+            db,
+            at=ctx.now,
+            actor_id=ctx.actor_id,
+            action="import",
+            entity="customer",
+            entity_id=customer_id,
+            before={key: before.get(key)},
+            after={key: after[key]},
+            note=f"import customers --update: {key}",
+        )
+
+
+def _check_near_duplicates(batch: Batch, existing: list[Customer]) -> None:
+    """A new name that is an existing customer written another way (杭州启明科技 for
+    杭州启明科技有限公司) is refused: re-import under the existing name, or add it as an alias."""
+    known = {c.name for c in existing}
+    for row in batch.rows:
+        name = row.get("name")
+        if not name or name in known:
+            continue
+        match = best_match(name, existing)
+        if match is not None:
+            batch.fail(
+                row,
+                f"「{name}」与已有客户「{match.customer.name}」重复，请用已有名称或把它写成别名 "
+                f"(near-duplicate of existing customer {match.customer.name})",
+            )
 
 
 def split_aliases(value: str, name: str) -> list[str]:

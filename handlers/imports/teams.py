@@ -39,7 +39,12 @@ async def import_teams(db: AsyncSession, batch: Batch, ctx: Context) -> None:
             values["wecom_webhook_key"] = key or None
         if row.get("dingtalk_webhook") and not row.get("dingtalk_webhook").startswith("https://"):
             batch.fail(row, "dingtalk_webhook 应以 https:// 开头 (expected an https:// URL)")
-        for column in ("dingtalk_conversation_id", "dingtalk_webhook", "dingtalk_secret"):
+        for column in (
+            "dingtalk_conversation_id",
+            "dingtalk_webhook",
+            "dingtalk_secret",
+            "wecom_bot_chatid",
+        ):
             if row.has(column):
                 values[column] = row.get(column) or None
         wanted.append((row, values))
@@ -67,4 +72,5 @@ def _team_view(team: Team) -> dict[str, Any]:
         "dingtalk_conversation_id": team.dingtalk_conversation_id,
         "dingtalk_webhook": team.dingtalk_webhook,
         "dingtalk_secret": team.dingtalk_secret,  # masked in the audit row
+        "wecom_bot_chatid": team.wecom_bot_chatid,
     }

@@ -33,17 +33,17 @@ CUSTOMERS_CSV = (
     "浙江大学医学院附属第一医院,浙一医院|浙一,李娜,,\n"
 )
 
-RunImport = Callable[[ImportKind, "str | bytes"], Awaitable[ImportReport]]
+RunImport = Callable[..., Awaitable[ImportReport]]
 
 
 @pytest.fixture
 def run_import(sessions, clock, rules) -> RunImport:
     """Import in one committed transaction: a refused file must leave nothing behind even so."""
 
-    async def run(kind: ImportKind, content: str | bytes) -> ImportReport:
+    async def run(kind: ImportKind, content: str | bytes, *, update: bool = False) -> ImportReport:
         data = content.encode("utf-8") if isinstance(content, str) else content
         async with sessions() as db, db.begin():
-            return await import_csv(db, kind, data, now=clock.now(), rules=rules)
+            return await import_csv(db, kind, data, now=clock.now(), rules=rules, update=update)
 
     return run
 

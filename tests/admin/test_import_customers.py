@@ -102,7 +102,7 @@ async def test_a_new_stage_on_reimport_is_written_to_the_history(
     await run_import("customers", CUSTOMERS_CSV)
     clock.advance(days=3)
     report = await run_import(
-        "customers", HEADER + "杭州启明科技有限公司,启明科技|启明,王磊,谈判,A\n"
+        "customers", HEADER + "杭州启明科技有限公司,启明科技|启明,王磊,谈判,A\n", update=True
     )
     qiming = (await customers_by_name(sessions))["杭州启明科技有限公司"]
     async with sessions() as db:
@@ -129,7 +129,9 @@ async def test_an_empty_stage_on_reimport_keeps_the_current_stage(
 
 async def test_a_new_owner_on_reimport_is_audited_by_name(run_import, people, sessions) -> None:
     await run_import("customers", CUSTOMERS_CSV)
-    await run_import("customers", HEADER + "杭州启明科技有限公司,启明科技|启明,李娜,方案,A\n")
+    await run_import(
+        "customers", HEADER + "杭州启明科技有限公司,启明科技|启明,李娜,方案,A\n", update=True
+    )
     async with sessions() as db:
         entry = (
             (await db.execute(select(AuditEntry).order_by(AuditEntry.id.desc()))).scalars().first()
@@ -140,3 +142,56 @@ async def test_a_new_owner_on_reimport_is_audited_by_name(run_import, people, se
         {"owner": "王磊"},
         {"owner": "李娜"},
     )
+
+
+async def test_a_reimport_never_moves_owner_stage_or_aliases_without_update(
+    run_import, people, sessions
+) -> None:
+    await run_import("customers", CUSTOMERS_CSV)
+    report = await run_import("customers", HEADER + "杭州启明科技有限公司,,李娜,线索,A\n")
+    qiming = (await customers_by_name(sessions))["杭州启明科技有限公司"]
+    assert report.ok
+    assert (report.updated, report.unchanged) == (0, 1)
+    assert (qiming.stage, qiming.aliases) == ("方案", ["启明科技", "启明"])
+    lines = "\n".join(report.lines())
+    assert "--update" in lines
+    assert "第 2 行" in lines
+    assert "负责人 现为 王磊，文件为 李娜" in lines
+    assert "阶段 现为 方案，文件为 线索" in lines
+    assert "别名 现为 启明科技|启明，文件为 （空）" in lines
+
+
+async def test_with_update_each_field_is_changed_and_audited_alone(
+    run_import, people, sessions
+) -> None:
+    await run_import("customers", CUSTOMERS_CSV)
+    report = await run_import(
+        "customers", HEADER + "杭州启明科技有限公司,,李娜,线索,A\n", update=True
+    )
+    assert report.updated == 1
+    qiming = (await customers_by_name(sessions))["杭州启明科技有限公司"]
+    assert (qiming.stage, qiming.aliases) == ("线索", [])
+    async with sessions() as db:
+        entries = (
+            (
+                await db.execute(
+                    select(AuditEntry)
+                    .where(AuditEntry.entity_id == qiming.id)
+                    .order_by(AuditEntry.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    per_field = [(e.before, e.after) for e in entries if e.note and "--update" in e.note]
+    assert ({"owner": "王磊"}, {"owner": "李娜"}) in per_field
+    assert ({"stage": "方案"}, {"stage": "线索"}) in per_field
+    assert ({"aliases": ["启明科技", "启明"]}, {"aliases": []}) in per_field
+
+
+async def test_a_near_duplicate_name_is_refused_in_the_import(run_import, people, count) -> None:
+    await run_import("customers", CUSTOMERS_CSV)
+    report = await run_import("customers", HEADER + "杭州啟明科技股份有限公司,,王磊,,\n")
+    assert not report.ok
+    assert "与已有客户「杭州启明科技有限公司」重复" in "\n".join(report.lines())
+    assert await count(Customer) == 2

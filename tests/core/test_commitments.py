@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Commitment, CommitmentStatus
@@ -165,3 +166,37 @@ async def test_my_commitments_without_any_says_how_to_register_one(team: SeededT
     answer = await team.talk("王磊", "我的承诺")
     assert "你没有未兑现的承诺" in answer
     assert "承诺 启明科技" in answer
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "due"),
+    [
+        ("承诺 启明 下周三前发报价", "发报价", local(2026, 3, 11, 18, 0)),
+        ("承诺 启明科技 周五寄样品", "寄样品", local(2026, 3, 6, 18, 0)),
+        ("承诺 启明 报价 3月10日上午", "报价", local(2026, 3, 10, 12, 0)),
+        ("承诺 启明 明天下午给方案", "给方案", local(2026, 3, 6, 18, 0)),
+        ("承诺 启明 今晚发资料", "发资料", local(2026, 3, 5, 21, 0)),
+        ("承诺 启明科技 发正式报价 下周三17:00", "发正式报价", local(2026, 3, 11, 17, 0)),
+    ],
+)
+async def test_a_commitment_takes_the_item_and_the_time_in_any_order(
+    team: SeededTeam, text: str, what: str, due: object
+) -> None:
+    answer = await team.talk("王磊", text)
+    assert "已登记承诺" in answer, answer
+    async with team.sessions() as db:
+        [commitment] = (await db.execute(select(Commitment))).scalars().all()
+    assert commitment.what == what
+    assert commitment.due_at == due
+
+
+async def test_a_part_of_the_day_without_a_clock_time_is_stated_in_the_answer(
+    team: SeededTeam,
+) -> None:
+    answer = await team.talk("王磊", "承诺 启明 报价 3月10日上午")
+    assert "截止 3月10日(周二) 12:00（「上午」未写具体时间，按 12:00 计" in answer
+
+
+async def test_a_bare_date_is_stated_as_six_in_the_evening(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "承诺 启明科技 周五寄样品")
+    assert "（只写了日期未写具体时间，按 18:00 计" in answer

@@ -104,7 +104,8 @@ async def test_a_lost_deal_may_be_marked_from_any_open_stage(team: SeededTeam) -
 async def test_a_lost_deal_does_not_move_again(team: SeededTeam) -> None:
     await team.talk("王磊", "阶段 瑞康 丢单")
     answer = await team.talk("王磊", "阶段 瑞康 谈判")
-    assert "不能从「丢单」改到「谈判」" in answer
+    assert "已是「丢单」，阶段不能再改" in answer
+    assert await stage_of(team, "苏州瑞康药业有限公司") == "丢单"
 
 
 async def test_the_same_stage_again_changes_nothing(team: SeededTeam) -> None:
@@ -146,7 +147,7 @@ async def test_a_followup_restarts_the_stall_clock(team: SeededTeam) -> None:
 
 async def test_the_manager_sees_the_teams_customers_in_mine(team: SeededTeam) -> None:
     answer = await team.talk("陈静", "我的")
-    assert answer.splitlines()[0].startswith("我的客户（4）")
+    assert answer.splitlines()[0].startswith("我和团队的客户（4）")
     assert "南方电子" not in answer
 
 
@@ -156,7 +157,10 @@ async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTe
     on_the_day = await team.talk("李娜", "我的")
     team.clock.advance(days=1)
     a_day_later = await team.talk("李娜", "我的")
-    assert "🟢 宁波海川物流有限公司｜B级｜阶段「方案」停留 10 个工作日，阈值 10" in on_the_day
+    assert (
+        "🟢 宁波海川物流有限公司｜B级｜健康分 80｜阶段「方案」停留 10 个工作日，阈值 10"
+        in on_the_day
+    )
     assert "🟡 宁波海川物流有限公司" in a_day_later
 
 

@@ -92,3 +92,16 @@ async def test_a_payment_without_an_amount_is_refused(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "回款 启明科技")
     assert "回款需要客户和金额" in answer
     assert "请这样写" in answer
+
+
+async def test_a_contract_expiring_next_december_is_stored_in_next_year(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "签约 启明科技 到期 明年12月底 账期 60")
+    assert "合同到期 2027-12-31" in answer
+    async with team.sessions() as db:
+        event = (await db.execute(select(CustomerEvent))).scalar_one()
+    assert event.contract_expires_on == date(2027, 12, 31)
+
+
+async def test_a_payment_in_words_is_read(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "回款 启明科技 一个亿")
+    assert "100,000,000.00 元" in answer

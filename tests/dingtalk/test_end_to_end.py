@@ -165,7 +165,7 @@ async def test_an_answer_queued_past_the_session_webhooks_expiry_goes_through_ba
 
 
 @pytest.mark.usefixtures("seeded")
-async def test_an_unsupported_message_type_gets_a_polite_answer(
+async def test_a_file_is_kept_and_answered_with_what_the_bot_does_with_files(
     db_url: str, fake_dingtalk: FakeDingTalk, clock: FrozenClock, rules: Rules
 ) -> None:
     message = robot_message(
@@ -177,7 +177,8 @@ async def test_an_unsupported_message_type_gets_a_polite_answer(
     async with salesbot(db_url, fake_dingtalk, clock, rules) as bot:
         assert await post_callback(bot.client, message, clock) == 200
         (reply,) = await eventually(lambda: session_replies(fake_dingtalk))
-    assert reply.startswith("暂不支持该消息类型")
+    assert reply.startswith("收到")
+    assert "完成 <编号>" in reply
 
 
 @pytest.mark.usefixtures("seeded")

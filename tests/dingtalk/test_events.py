@@ -94,8 +94,6 @@ def test_audio_with_an_empty_recognition_has_none_and_keeps_a_given_extension() 
 @pytest.mark.parametrize(
     ("msgtype", "content"),
     [
-        ("video", {"duration": "12", "videoType": "mp4", "downloadCode": "v1"}),
-        ("file", {"downloadCode": "f1", "fileName": "报价单.pdf", "spaceId": "1", "fileId": "2"}),
         ("unknownMsgType", {"unknownMsgType": "机器人暂不支持接收"}),
         ("interactiveCard", {}),
     ],
@@ -105,6 +103,36 @@ def test_other_message_types_are_unsupported_with_their_type_named(
 ) -> None:
     event = to_event(json.dumps(robot_message(msgtype, content=content)), received_at=AT)
     assert (event.kind, event.raw_type) == (EventKind.UNSUPPORTED, msgtype)
+
+
+@pytest.mark.parametrize(
+    ("msgtype", "content", "name"),
+    [
+        ("video", {"duration": "12", "videoType": "mp4", "downloadCode": "v1"}, ""),
+        ("file", {"downloadCode": "v1", "fileName": "报价单.pdf", "spaceId": "1"}, "报价单.pdf"),
+    ],
+)
+def test_files_and_videos_are_files_with_their_download_code(
+    msgtype: str, content: dict[str, str], name: str
+) -> None:
+    event = to_event(json.dumps(robot_message(msgtype, content=content)), received_at=AT)
+    assert (event.kind, event.media_id, event.media_format, event.text) == (
+        EventKind.FILE,
+        "v1",
+        msgtype,
+        name,
+    )
+
+
+def test_a_rich_text_keeps_its_words_and_its_picture() -> None:
+    parts = [{"text": "完成 12 回访记录见图"}, {"type": "picture", "downloadCode": "pic-1"}]
+    message = robot_message("richText", content={"richText": parts})
+    event = to_event(json.dumps(message), received_at=AT)
+    assert (event.kind, event.text, event.media_id) == (
+        EventKind.TEXT,
+        "完成 12 回访记录见图",
+        "pic-1",
+    )
 
 
 def test_a_card_click_becomes_the_command_its_button_stands_for() -> None:

@@ -39,7 +39,7 @@ def test_the_log_shows_each_field_on_one_short_line(parsed: Extraction, tz: Zone
         "客户：佛山宏达建材",
         "联系人：王经理",
         "下一步：给一版新报价",
-        "截止：3月6日(周五)",
+        "截止：3月6日(周五)（未写具体时间，按 18:00 计）",
         "承诺：给一版新报价（登记为承诺）",
         "金额：12.5万元",
     ]

@@ -50,6 +50,9 @@ class FakeDingTalk:
         self.session_messages: list[tuple[str, dict[str, Any]]] = []  # (session, body)
         self.robot_messages: list[tuple[str, dict[str, Any]]] = []  # (access_token, body)
         self.uploads: list[bytes] = []
+        self.cards: dict[str, dict[str, Any]] = {}  # outTrackId → createAndDeliver body, updated
+        self.card_updates: list[dict[str, Any]] = []
+        self.card_callbacks: list[dict[str, Any]] = []  # callbacks/register bodies
         self.files: dict[str, bytes] = {}
         self.custom_robots: dict[str, str | None] = {}  # access_token → secret (None: no sign)
         self.flow_controlled: set[str] = set()
@@ -76,6 +79,9 @@ class FakeDingTalk:
         app.router.add_post("/robot/send", self._custom_robot_send)
         app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/v1.0/gateway/connections/open", self._open_stream)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._card_deliver)
+        app.router.add_put("/v1.0/card/instances", self._card_update)
+        app.router.add_post("/v1.0/card/callbacks/register", self._card_register)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server()
         return self.base_url
@@ -269,6 +275,51 @@ class FakeDingTalk:
         self.uploads.append(data)
         return _oapi(0, "ok", type="image", media_id=f"@lADPfake{next(self._ids)}")
 
+    async def _card_call(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+        body, scripted = await self._record(request)
+        if scripted:
+            return {}, scripted
+        problem = self._token_problem(request.headers.get("x-acs-dingtalk-access-token"))
+        if problem:
+            return {}, problem
+        return json.loads(body), None
+
+    async def _card_deliver(self, request: web.Request) -> web.Response:
+        card, problem = await self._card_call(request)
+        if problem:
+            return problem
+        params = (card.get("cardData") or {}).get("cardParamMap") or {}
+        if not card.get("cardTemplateId") or not card.get("outTrackId"):
+            return _api_error(400, "invalidParameter", "cardTemplateId/outTrackId 必填")
+        if not all(isinstance(v, str) for v in params.values()):
+            return _api_error(400, "invalidParameter.cardParamMap", "cardParamMap 的值必须是字符串")
+        if card["outTrackId"] in self.cards:
+            return _api_error(400, "invalidParameter.outTrackId.duplicate", "outTrackId 重复")
+        self.cards[card["outTrackId"]] = card
+        space = str(card.get("openSpaceId", ""))
+        return web.json_response(
+            {"success": True, "result": {"outTrackId": card["outTrackId"], "deliverResults": [
+                {"spaceType": space.split("//")[-1].split(".")[0], "success": True}]}}
+        )  # fmt: skip
+
+    async def _card_update(self, request: web.Request) -> web.Response:
+        update, problem = await self._card_call(request)
+        if problem:
+            return problem
+        card = self.cards.get(str(update.get("outTrackId")))
+        if card is None:
+            return _api_error(400, "invalidParameter.outTrackId.notExist", "卡片不存在")
+        card["cardData"]["cardParamMap"] |= (update.get("cardData") or {}).get("cardParamMap") or {}
+        self.card_updates.append(update)
+        return web.json_response({"success": True, "result": True})
+
+    async def _card_register(self, request: web.Request) -> web.Response:
+        body, problem = await self._card_call(request)
+        if problem:
+            return problem
+        self.card_callbacks.append(body)
+        return web.json_response({"success": True, "result": {"callbackUrl": body["callbackUrl"]}})
+
     async def _open_stream(self, request: web.Request) -> web.Response:
         body, scripted = await self._record(request)
         if scripted:
@@ -278,6 +329,20 @@ class FakeDingTalk:
         url = self._stream_gateway + request.path
         async with ClientSession() as http, http.post(url, data=body, headers=JSON) as resp:
             return web.json_response(await resp.json(), status=resp.status)
+
+
+def card_click(out_track_id: str, user_id: str, key: str) -> dict[str, Any]:
+    """A card callback's data as DingTalk sends it (Stream frame data or HTTP body)."""
+    content = {"cardPrivateData": {"actionIds": ["btn"], "params": {"key": key}}}
+    return {
+        "outTrackId": out_track_id,
+        "userId": user_id,
+        "userIdType": 1,
+        "corpId": "dingcorp",
+        "type": "actionCallback",
+        "content": json.dumps(content, ensure_ascii=False),
+        "extension": "{}",
+    }
 
 
 def robot_sign(timestamp: str, secret: str) -> str:

@@ -135,6 +135,13 @@ class WeComCallbacks:
             f"<ThumbMediaId>{cdata('t-1')}</ThumbMediaId>{self._tail(msg_id)}</xml>"
         )
 
+    def link(self, sender: str, title: str, url: str, *, msg_id: int) -> str:
+        return (
+            f"<xml>{self._head(sender, 'link', None)}<Title>{cdata(title)}</Title>"
+            f"<Description>{cdata('')}</Description><Url>{cdata(url)}</Url>"
+            f"<PicUrl>{cdata('')}</PicUrl>{self._tail(msg_id)}</xml>"
+        )
+
     def event(
         self, sender: str, name: str, *, create_time: int | None = None, **fields: str
     ) -> str:

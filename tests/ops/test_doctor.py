@@ -69,6 +69,7 @@ async def test_everything_configured_and_reachable_is_all_ok_and_exits_0(
         "wecom credentials",
         "wecom api access",
         "dingtalk credentials",
+        "dingtalk cards",
         "asr",
         "clock",
     ]
@@ -76,6 +77,7 @@ async def test_everything_configured_and_reachable_is_all_ok_and_exits_0(
     assert "migrations at head" in line_of(lines, "database")
     assert "销售助手" in line_of(lines, "wecom api access")
     assert str(model_dir) in line_of(lines, "asr")
+    assert "markdown with reply links" in line_of(lines, "dingtalk cards")
 
 
 async def test_a_half_configured_wecom_names_each_missing_key(clean_env, sqlite_url) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from handlers.chat import CardUpdate
@@ -99,3 +100,41 @@ async def test_yellow_warnings_are_not_urgent_and_overdue_promises_are(world: Wo
         ("承诺到期·已逾期", "team", True),
         ("承诺到期·已逾期", "user", True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("said", "until"),
+    [
+        ("半小时", local(2026, 3, 10, 15, 45)),
+        ("2小时", local(2026, 3, 10, 17, 15)),
+        ("一个半小时", local(2026, 3, 10, 16, 45)),
+        ("明早九点", local(2026, 3, 11, 9, 0)),
+        ("周一", local(2026, 3, 16, 9, 0)),
+        ("到下周", local(2026, 3, 16, 9, 0)),
+    ],
+)
+async def test_a_snooze_takes_durations_and_moments(world: World, said: str, until: object) -> None:
+    await _yellow(world)
+    world.clock.set(local(2026, 3, 10, 15, 15))
+    answer = await world.talk("王磊", f"稍后提醒 A1 {said}")
+    (alert,) = await world.alerts()
+    assert "已推迟预警 A1" in answer, answer
+    assert alert.snoozed_until == until
+
+
+async def test_a_snooze_ending_in_quiet_hours_moves_to_the_morning_and_says_so(
+    world: World,
+) -> None:
+    await _yellow(world)
+    world.clock.set(local(2026, 3, 10, 23, 36))
+    answer = await world.talk("王磊", "稍后提醒 A1 2小时")
+    (alert,) = await world.alerts()
+    assert alert.snoozed_until == local(2026, 3, 11, 8, 30)
+    assert "免打扰时段，改为早上提醒" in answer
+
+
+async def test_an_unreadable_snooze_names_what_it_takes(world: World) -> None:
+    await _yellow(world)
+    answer = await world.talk("王磊", "稍后提醒 A1 回头再说")
+    assert "半小时、2小时、明早九点、周一、到下周" in answer
+    assert "请这样写：稍后提醒 A1 2小时" in answer

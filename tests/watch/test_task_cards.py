@@ -127,3 +127,19 @@ async def test_an_accepted_task_with_no_activity_for_48_hours_is_a_silent_step(
     )
     result = await world.watch(local(2026, 3, 14, 9, 15))
     assert lines(result) == ["王磊 | silent_step | 杭州启明科技有限公司 | notice | A1"]
+
+
+async def test_the_task_count_counts_what_the_list_shows(world: World) -> None:
+    await world.customer("杭州启明科技有限公司", stage="成交", entered=local(2026, 3, 1, 9))
+    world.clock.set(local(2026, 3, 12, 10))
+    await world.task(
+        "杭州启明科技有限公司",
+        pushed=local(2026, 3, 14, 9),
+        accept_by=local(2026, 3, 15, 9),
+        due=local(2026, 3, 17, 9),
+        status=TaskStatus.PLANNED,
+    )
+    reply = await world.talk("王磊", "任务")
+    assert "你的任务卡：待处理 0 张，7 天内将推送 1 张" in reply
+    assert "#1 " in reply
+    assert "（0）" not in reply

@@ -115,7 +115,9 @@ async def test_two_card_clicks_in_the_same_second_are_both_stored(
     ]
 
 
-@pytest.mark.parametrize("kind", ["voice", "image", "location", "video", "enter_agent", "click"])
+@pytest.mark.parametrize(
+    "kind", ["voice", "image", "location", "video", "enter_agent", "click", "view", "scancode_push"]
+)
 async def test_every_chat_message_and_user_event_is_stored(
     callback_client: TestClient,
     wecom: WeComCallbacks,
@@ -129,12 +131,14 @@ async def test_every_chat_message_and_user_event_is_stored(
         "video": wecom.video("wanglei", msg_id=5004),
         "enter_agent": wecom.enter_agent("wanglei"),
         "click": wecom.event("wanglei", "click", EventKey="任务"),
+        "view": wecom.event("wanglei", "view", EventKey="https://example.com/menu"),
+        "scancode_push": wecom.event("wanglei", "scancode_push", EventKey="scan"),
     }[kind]
     assert await post_callback(callback_client, wecom.post(xml)) == (200, "")
     assert [row.payload for row in await inbox_rows(sessions)] == [xml]
 
 
-@pytest.mark.parametrize("event", ["subscribe", "LOCATION", "view", "change_contact"])
+@pytest.mark.parametrize("event", ["subscribe", "LOCATION", "change_contact"])
 async def test_background_events_are_acked_but_not_stored(
     callback_client: TestClient,
     wecom: WeComCallbacks,

@@ -198,7 +198,7 @@ async def test_a_message_stored_before_a_crash_is_handled_once_after_the_restart
     assert (followups, len(fake_wecom.sent_texts()), row.status) == (1, 1, ItemStatus.DONE)
 
 
-async def test_an_unsupported_message_type_gets_a_polite_answer(
+async def test_a_video_is_kept_and_answered_with_what_the_bot_does_with_files(
     db_url: str,
     fake_wecom: FakeWeCom,
     wecom: WeComCallbacks,
@@ -210,7 +210,8 @@ async def test_an_unsupported_message_type_gets_a_polite_answer(
         answer = await post_callback(bot.client, wecom.post(wecom.video("wanglei", msg_id=8105)))
         (reply,) = await eventually(fake_wecom.sent_texts)
     assert answer == (200, "")
-    assert reply.startswith("暂不支持该消息类型")
+    assert reply.startswith("收到")
+    assert "完成 <编号>" in reply
 
 
 async def test_a_voice_note_gets_a_polite_answer_while_recognition_is_off(

@@ -48,18 +48,52 @@ def test_an_image_message_carries_its_media_id() -> None:
     assert (event.kind, event.media_id, event.raw_type) == (EventKind.IMAGE, "media-i-1", "image")
 
 
-def test_a_location_is_unsupported_and_keeps_its_label() -> None:
+def test_a_location_is_a_check_in_with_its_label_and_coordinates() -> None:
     event = to_event(wecom.location("lina", "杭州市西湖区", msg_id=14), received_at=RECEIVED)
     assert (event.kind, event.raw_type, event.text) == (
-        EventKind.UNSUPPORTED,
+        EventKind.LOCATION,
         "location",
         "杭州市西湖区",
     )
+    assert (event.latitude, event.longitude) == (30.2741, 120.1551)
 
 
-def test_a_video_is_unsupported() -> None:
+def test_a_video_is_a_file_with_its_media_id() -> None:
     event = to_event(wecom.video("lina", msg_id=15), received_at=RECEIVED)
-    assert (event.kind, event.raw_type) == (EventKind.UNSUPPORTED, "video")
+    assert (event.kind, event.raw_type, event.media_id) == (EventKind.FILE, "video", "v-1")
+
+
+def test_a_link_is_kept_as_its_title_and_url() -> None:
+    xml = wecom.link("lina", "启明科技招标公告", "https://example.com/bid/42", msg_id=16)
+    event = to_event(xml, received_at=RECEIVED)
+    assert event.kind == EventKind.LINK
+    assert event.text == "启明科技招标公告\nhttps://example.com/bid/42"
+
+
+def test_menu_events_are_handled_not_dropped() -> None:
+    scan = wecom.event("lina", "scancode_waitmsg", EventKey="scan")
+    scan = scan.replace(
+        "</xml>",
+        "<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType>"
+        "<ScanResult><![CDATA[跟进 启明 扫码签到]]></ScanResult></ScanCodeInfo></xml>",
+    )
+    place = wecom.event("lina", "location_select", EventKey="where").replace(
+        "</xml>",
+        "<SendLocationInfo><Location_X><![CDATA[30.27]]></Location_X><Location_Y><![CDATA[120.15]]>"
+        "</Location_Y><Scale><![CDATA[15]]></Scale><Label><![CDATA[文三路 90 号]]></Label>"
+        "<Poiname><![CDATA[]]></Poiname></SendLocationInfo></xml>",
+    )
+    view = wecom.event("lina", "view", EventKey="https://example.com")
+    scanned = to_event(scan, received_at=RECEIVED)
+    located = to_event(place, received_at=RECEIVED)
+    viewed = to_event(view, received_at=RECEIVED)
+    assert (scanned.kind, scanned.text) == (EventKind.TEXT, "跟进 启明 扫码签到")
+    assert (located.kind, located.text, located.latitude) == (
+        EventKind.LOCATION,
+        "文三路 90 号",
+        30.27,
+    )
+    assert viewed.kind == EventKind.ENTER  # opening a page needs no answer, and is not an error
 
 
 def test_opening_the_app_is_an_enter_event() -> None:

@@ -33,7 +33,6 @@ async def test_a_restarted_instance_answers_what_it_held_when_it_died_without_wa
     seeded: None,
 ) -> None:
 
-
     payload = json.dumps(
         robot_message(
             text="我的", msg_id="msgHeld", session_webhook=fake_dingtalk.new_session_webhook()
