@@ -122,14 +122,16 @@ async def test_other_callbacks_are_acknowledged_within_100_ms_while_huge_notes_a
                 else None
             )
         )
-    # 100 ms is the bar. On a machine already slower than half of it without any long note
-    # (a shared CI box: load 12 on 2 cores measured 150-600 ms), the bar is twice that
-    # baseline: a note handled on the event loop stalls acks for seconds either way.
-    bar = max(0.100, 2 * p99(before))
+    # 100 ms is the bar. On a machine already slower than a third of it without any long note
+    # (a shared CI box: load 12 on 2 cores measured 150-600 ms), the bar is three times that
+    # baseline. A note handled on the event loop stalls an ack for seconds (the 240 kB one for
+    # ~30 s), which no bar here lets through.
+    bar = max(0.100, 3 * p99(before))
     assert p99(during) < bar, (
         f"ack p99 {p99(during) * 1000:.1f} ms while the notes were handled "
         f"(baseline {p99(before) * 1000:.1f} ms, {len(during)} callbacks)"
     )
+    assert max(during) < max(2.0, 5 * max(before)), f"one ack took {max(during):.1f} s"
     async with sessions() as db:
         followups = await db.scalar(select(func.count()).select_from(Followup))
     assert followups == 1  # the maximal note is recorded; the huge one is refused, not stored
