@@ -39,6 +39,8 @@ def build_app(
     app.router.add_get("/metrics", metrics)
     for adapter in runtime.adapters.values():
         app.router.add_routes(adapter.routes())
+    if runtime.settings.board_enabled:
+        _mount_board(app, runtime)
     app.cleanup_ctx.append(_adapters_ctx)
     if workers:
         steps: dict[str, Step] = {
@@ -49,6 +51,23 @@ def build_app(
         }
         app.cleanup_ctx.append(_workers_ctx(steps, on_start or [], on_stop or []))
     return app
+
+
+def _mount_board(app: web.Application, runtime: Runtime) -> None:
+    from bot.web import BoardDeps, setup_board
+    from handlers.chat import Platform
+
+    wecom = runtime.adapters.get(Platform.WECOM)
+    dingtalk = runtime.adapters.get(Platform.DINGTALK)
+    deps = BoardDeps(
+        settings=runtime.settings,
+        rules=runtime.rules,
+        clock=runtime.clock,
+        sessions=runtime.sessions,
+        wecom=getattr(wecom, "client", None),
+        dingtalk=getattr(dingtalk, "client", None),
+    )
+    setup_board(app, deps)
 
 
 async def _adapters_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -154,6 +154,7 @@ def shell(
         max_note_chars=settings.max_note_chars,
         extract_budget_s=settings.extract_budget_s,
         retention_days=settings.retention_days,
+        public_url=settings.public_url,
     )
     raise typer.Exit(_run(_with_db(settings, lambda s: run_shell(s, ctx, user_name=as_user))))
 

@@ -61,6 +61,7 @@ class Runtime:
             max_note_chars=settings.max_note_chars,
             extract_budget_s=settings.extract_budget_s,
             retention_days=settings.retention_days,
+            public_url=settings.public_url,
         )
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     extract_budget_s: float = Field(default=10.0, gt=0)
     retention_days: int = Field(default=30, ge=1)  # inbox, outbox, handled events
 
+    # The web board (/board): where chat links point, and whether it is served at all.
+    public_url: str = "http://localhost:8080"
+    board_enabled: bool = True
+    wecom_oauth_base: str = "https://open.weixin.qq.com"  # WeCom 网页授权 (snsapi_base)
+
     # Operational knobs (not in the contract's list, all optional).
     callback_max_bytes: int = Field(default=256 * 1024, gt=0)
     callback_read_timeout_s: float = Field(default=10.0, gt=0)  # the whole body, ours not nginx's
@@ -133,6 +138,15 @@ class Settings(BaseSettings):
         if self.asr_engine == "openai-api" and not self.asr_base_url:
             raise ValueError("SALESBOT_ASR_ENGINE=openai-api needs SALESBOT_ASR_BASE_URL")
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"expected an http(s) URL such as https://crm.example.com, not {value!r}"
+            )
+        return value.rstrip("/")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -20,3 +20,4 @@ class Context:
     max_note_chars: int = DEFAULT_MAX_NOTE_CHARS  # longer messages are refused unread
     extract_budget_s: float = 10.0  # extraction runs in a thread; past this the rep is told
     retention_days: int = 30  # finished inbox/outbox rows and handled events are kept so long
+    public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)

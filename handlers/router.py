@@ -24,6 +24,7 @@ from handlers import (
     voice,
 )
 from handlers.alerting import snooze
+from handlers.board import chat as board_chat
 from handlers.chat import Event, EventKind, Outgoing, Platform, Push, Reply, message_as_text
 from handlers.commands import Command, match_word
 from handlers.context import Context
@@ -101,6 +102,12 @@ ROUTES: dict[str, Route] = {
     "撤销": Route(
         undo.undo_last, "撤销　撤销我 24 小时内的上一次改动（跟进、阶段、签约、交付、回款、承诺）"
     ),
+    "看板": Route(board_chat.board_link, "看板　打开销售作战室（网页，一次性登录链接）"),
+    "大屏": Route(
+        board_chat.screens,
+        "大屏 新建 <名称> / 大屏 列表 / 大屏 撤销 <编号>　会议室大屏（只读，自动刷新）",
+        needs=Role.DIRECTOR,
+    ),
     "帮助": Route(show_help, "帮助　显示本说明", needs=Role.REP),
 }
 ALIASES: dict[str, str] = {
@@ -124,6 +131,8 @@ ALIASES: dict[str, str] = {
     "customer": "客户",
     "offboard": "停用",
     "undo": "撤销",
+    "board": "看板",
+    "screen": "大屏",
     "help": "帮助",
     "?": "帮助",
     "？": "帮助",

@@ -66,6 +66,14 @@ class DingTalkClient:
         token = await self._token(rejected=token)
         return await self._post(self.api_base + path, body, token=token, method=method)
 
+    async def call_oapi(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to oapi.dingtalk.com with the legacy token (免登 topapi/v2/user/getuserinfo)."""
+        token = await self._legacy_token()
+        answer = await self._send(
+            "POST", self.oapi_base + path, params={"access_token": token}, json=body
+        )
+        return _check_errcode(answer)
+
     async def post_webhook(self, url: str | URL, body: dict[str, Any]) -> dict[str, Any]:
         """sessionWebhook / custom robot: always HTTP 200, success is errcode 0."""
         answer = await self._post(url, body)

@@ -68,6 +68,12 @@ class WeComClient:
             lambda token: self._post(path, body, params={"access_token": token})
         )
 
+    async def get_with_token(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """A GET with the shared token (auth/getuserinfo for 网页授权); errcode checked."""
+        return await self._with_token(
+            lambda token: self._request("GET", path, params={**params, "access_token": token})
+        )
+
     async def send_to_robot(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         """A group robot webhook: the key is the credential, no access token."""
         return _checked(await self._post("webhook/send", body, params={"key": key}))

@@ -65,12 +65,14 @@ class FakeDingTalk:
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
         self._stream_gateway: str | None = None
+        self.auth_codes: dict[str, str] = {}  # 免登 code → userid, each usable once
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/v1.0/oauth2/accessToken", self._access_token)
         app.router.add_get("/gettoken", self._gettoken)
+        app.router.add_post("/topapi/v2/user/getuserinfo", self._getuserinfo)
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch_send)
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/v1.0/robot/messageFiles/download", self._file_download)
@@ -152,6 +154,17 @@ class FakeDingTalk:
         token = f"tok-{next(self._ids)}"
         self._valid_tokens.add(token)
         return web.json_response({"accessToken": token, "expireIn": 7200})
+
+    async def _getuserinfo(self, request: web.Request) -> web.Response:
+        body, scripted = await self._record(request)
+        if scripted:
+            return scripted
+        if request.query.get("access_token") not in self._valid_tokens:
+            return _oapi(40014, "不合法的access_token")
+        userid = self.auth_codes.pop(json.loads(body or b"{}").get("code", ""), None)
+        if userid is None:
+            return _oapi(40078, "不存在的临时授权码")
+        return _oapi(0, "ok", result={"userid": userid, "name": "", "sys": False})
 
     async def _gettoken(self, request: web.Request) -> web.Response:
         _, scripted = await self._record(request)

@@ -64,6 +64,7 @@ class FakeWeCom:
         self._seen_bodies: dict[bytes, tuple[datetime, dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._token_ids = itertools.count(1)
+        self.oauth_codes: dict[str, str] = {}  # 网页授权 code → userid, each usable once
         self._server: TestServer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -141,10 +142,17 @@ class FakeWeCom:
             "media/get": self._media_get,
             "media/upload": self._media_upload,
             "appchat/send": self._appchat_send,
+            "auth/getuserinfo": self._auth_getuserinfo,
         }.get(path)
         if handler is None:
             return _error(404, f"fake has no {path}")
         return await handler(request, body)
+
+    async def _auth_getuserinfo(self, request: web.Request, body: bytes) -> web.Response:
+        userid = self.oauth_codes.pop(request.query.get("code", ""), None)
+        if userid is None:
+            return _error(40029, "invalid code")
+        return _ok(userid=userid, user_ticket="fake-ticket", expires_in=1800)
 
     def _gettoken(self, request: web.Request) -> web.Response:
         self.token_fetches += 1

@@ -1,7 +1,7 @@
 """security: signatures accepted once, private conversations bound to one sender
 
 Revision ID: 0014
-Revises: 0019
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0014"
-down_revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
