@@ -16,7 +16,7 @@ from handlers.commands import Command, split_args
 from handlers.context import Context
 from handlers.errors import NotFoundForYou, UserError
 from handlers.extraction import CustomerRef, Due, parse_due
-from handlers.lookup import find_customer
+from handlers.lookup import find_customer, visible_candidates
 from handlers.permissions import customers_visible_to
 from handlers.timefmt import format_local
 from storage import audit
@@ -32,10 +32,15 @@ async def register_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> l
         return await list_commitments(cmd, db, ctx)
     body, evidence = _split_evidence(cmd.rest)
     args = split_args(body, 1)
-    if len(args) < 2:
+    joined = await _customer_written_together(db, ctx, cmd, body) if len(args) < 2 else None
+    if joined is not None:  # 承诺 启明下周三前发报价: the name runs into the item
+        customer, rest = joined
+    elif len(args) < 2:
         raise UserError("承诺需要客户、事项和时间", example=EXAMPLE)
-    customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
-    what, due = await _what_and_when(args[1], customer, ctx)
+    else:
+        customer = await find_customer(db, args[0], user=cmd.user, example=EXAMPLE)
+        rest = args[1]
+    what, due = await _what_and_when(rest, customer, ctx)
     now = ctx.clock.now()
     if due.at <= now:
         raise UserError("承诺时间已经过去了", example=EXAMPLE)
@@ -72,6 +77,21 @@ def _split_evidence(text: str) -> tuple[str, str | None]:
         if sep and tail.strip():
             return head.strip(), tail.strip(" ：:")
     return text, None
+
+
+async def _customer_written_together(
+    db: AsyncSession, ctx: Context, cmd: Command, body: str
+) -> tuple[Customer, str] | None:
+    """The customer the extractor finds at the start of a one-word body, and what follows."""
+    candidates = await visible_candidates(db, cmd.user)
+    extraction = await ctx.extractor.extract(
+        body, now=ctx.clock.now(), tz=ctx.tz, customers=[c.ref() for c in candidates]
+    )
+    found = extraction.customer
+    if found is None or found.span is None or found.span[0] != 0 or found.confidence < 0.75:
+        return None
+    rest = extraction.text[found.span[1] :].strip()
+    return (await db.get_one(Customer, found.value.id), rest) if rest else None
 
 
 async def _what_and_when(text: str, customer: Customer, ctx: Context) -> tuple[str, Due]:

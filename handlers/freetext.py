@@ -22,6 +22,7 @@ from handlers.permissions import customers_visible_to
 from storage.models import Customer, Followup, PendingNote, User
 
 PENDING_TTL = timedelta(minutes=30)
+VOICE_MARK = "voice:"  # a pending note that came from a voice message: logged as voice
 MAX_CHOICES = 5
 NOTE_EXAMPLE = "启明那边刚打完电话，刘总说预算十二万五，下周二前要看到方案"
 HELP_ANSWER = (
@@ -81,7 +82,16 @@ async def handle(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]
     others = await _named_elsewhere(db, text, candidates)
     if others:
         raise NotAllowed(f"客户「{others}」不是你负责的客户，这条跟进没有记录。如需协助请联系主管")
-    return await _ask(cmd, db, ctx, text, extraction, candidates, pending)
+    return await ask_for_customer(
+        db,
+        ctx,
+        cmd.user,
+        text=text,
+        message_id=cmd.event.message_id,
+        extraction=extraction,
+        candidates=candidates,
+        as_text=cmd.event.platform == Platform.SHELL,
+    )
 
 
 async def _named_elsewhere(db: AsyncSession, text: str, mine: list[Candidate]) -> str | None:
@@ -110,11 +120,17 @@ def _reads_like_a_note(text: str, ex: Extraction) -> bool:
     return any(signals) or bool(_WORK_WORDS.search(text))
 
 
-def not_understood(text: str) -> str:
+def not_understood(text: str, *, private: bool = True) -> str:
+    """In a group chat notes are not logged without 跟进: the answer must not promise it."""
     shown = text.strip()[:30] or "（空消息）"
+    habit = (
+        "（私聊我时不写「跟进」直接发也行）"
+        if private
+        else "（在群里请写「跟进」，或私聊我直接发）"
+    )
     return (
         f"没看懂「{shown}」。记录跟进请这样写：跟进 启明科技 电话确认了试用安排，下周三前给反馈"
-        "（不写「跟进」直接发也行）。发「帮助」查看全部命令"
+        f"{habit}。发「帮助」查看全部命令"
     )
 
 
@@ -165,6 +181,7 @@ async def _log(
     customer: Customer,
     message_id: str,
 ) -> list[Outgoing]:
+    voice = message_id.startswith(VOICE_MARK)
     lines, _ = await record_note(
         db,
         ctx,
@@ -172,21 +189,27 @@ async def _log(
         text=text,
         extraction=extraction,
         customer=customer,
-        source="text",
-        message_id=message_id,
+        source="voice" if voice else "text",
+        message_id=message_id.removeprefix(VOICE_MARK),
+        transcript=text if voice else None,
     )
     return [Reply("\n".join(lines))]
 
 
-async def _ask(
-    cmd: Command,
+async def ask_for_customer(
     db: AsyncSession,
     ctx: Context,
+    user: User,
+    *,
     text: str,
+    message_id: str,
     extraction: Extraction,
     candidates: list[Candidate],
-    pending: PendingNote | None,
+    as_text: bool,
+    voice: bool = False,
 ) -> list[Outgoing]:
+    """Keep the note as the user's pending one and ask which customer it is about (numbers in
+    the shell, buttons elsewhere); the answer, on any instance, completes it."""
     if not candidates:
         return [
             Reply(
@@ -194,28 +217,33 @@ async def _ask(
                 "再把跟进发给我"
             )
         ]
-    choices = await _choices(db, cmd.user, extraction, candidates)
+    choices = await _choices(db, user, extraction, candidates)
     now = ctx.clock.now()
+    pending = await db.get(PendingNote, user.id)
     if pending is None:
-        pending = PendingNote(user_id=cmd.user.id)
+        pending = PendingNote(user_id=user.id)
         db.add(pending)
     pending.text = text
-    pending.message_id = cmd.event.message_id
+    pending.message_id = f"{VOICE_MARK}{message_id}" if voice else message_id
     pending.choices = choices
     pending.created_at = now
     pending.expires_at = now + PENDING_TTL
     names = {c.id: c.name for c in candidates}
     minutes = int(PENDING_TTL.total_seconds() // 60)
     title = "这条跟进是哪个客户的？"
-    if cmd.event.platform == Platform.SHELL:
-        lines = [title, *(f"{i}. {names[c]}" for i, c in enumerate(choices, 1))]
+    heard = [f"我听到的是：「{_preview(text)}」"] if voice else []
+    if as_text:
+        lines = [*heard, title, *(f"{i}. {names[c]}" for i, c in enumerate(choices, 1))]
         lines.append(f"回复数字（或客户名称）即可记录；{minutes} 分钟内有效")
         return [Reply("\n".join(lines))]
     return [
         Card(
-            card_id=f"pick-{cmd.user.id}-{cmd.event.message_id}"[:64],
+            card_id=f"pick-{user.id}-{message_id}"[:64],
             title=title,
-            lines=(f"「{_preview(text)}」", f"点选客户，或回复客户名称；{minutes} 分钟内有效"),
+            lines=(
+                *(heard or [f"「{_preview(text)}」"]),
+                f"点选客户，或回复客户名称；{minutes} 分钟内有效",
+            ),
             buttons=tuple(
                 Button(str(i), names[c][:20], 1 if i == 1 else 2) for i, c in enumerate(choices, 1)
             ),

@@ -231,7 +231,7 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
     matched = match_word(event.text, ROUTES.keys(), ALIASES)
     if matched is None:
         if event.is_group:
-            return [Reply(freetext.not_understood(event.text))]
+            return [Reply(freetext.not_understood(event.text, private=False))]
         # Any private note is a follow-up: no command word needed.
         return await _run(freetext.handle, Command(event, user, "", event.text.strip()), db, ctx)
     word, rest = matched

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import freetext
 from handlers.chat import Button, Card, CardUpdate, Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
-from handlers.followups import extract_for, record_note
+from handlers.followups import LOW_CONFIDENCE, extract_for, record_note
 from handlers.lookup import visible_candidates
 from handlers.numbers import parse_id, parse_int
 from storage.models import Followup, User
@@ -46,6 +47,19 @@ async def log_voice_note(
             asr=asr,
         )
     except UserError as err:
+        if extraction.customer is None or extraction.customer.confidence < LOW_CONFIDENCE:
+            # No customer heard: ask, as for a typed note; the tap completes it.
+            return await freetext.ask_for_customer(
+                db,
+                ctx,
+                user,
+                text=transcript,
+                message_id=message_id,
+                extraction=extraction,
+                candidates=candidates,
+                as_text=False,
+                voice=True,
+            )
         return [Reply(f"{err.problem}。我听到的是：「{transcript}」。请发：跟进 <客户> <内容>")]
     title, *body, hint = lines
     card = Card(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from handlers.chat import (
     Image,
     Platform,
     Reply,
+    message_as_text,
     message_from_payload,
 )
 from storage.inbox import store_event
@@ -44,6 +46,9 @@ PLATFORM = Platform.WECOM_BOT.value
 CHANNEL = "chat"  # a single chat (the userid) or a group (its chatid): aibot_send_msg takes both
 STANDBY_RETRY = timedelta(seconds=1)
 RATE_LIMITED = (45009, 45033)
+# Answer on the message's own frame while it is fresh (the doc's streams live up to 6 minutes
+# after the user's message); later answers are pushed.
+RESPOND_WINDOW = timedelta(minutes=5)
 
 
 class WeComBotAdapter:
@@ -129,6 +134,8 @@ class WeComBotAdapter:
                     body = frames.update_body(message)
                     await self.connection.request(frames.RESPOND_UPDATE, body, req_id=req_id)
                 case Reply() | Card():
+                    if await self._respond(item, message):
+                        return Sent({"via": "respond"})
                     await self._send(item.target, frames.message_body(message, outbox_id=item.id))
                 case Image(caption=caption):
                     # Pictures need the chunked media upload (aibot_upload_media_*): not yet.
@@ -146,6 +153,46 @@ class WeComBotAdapter:
         except BotUnavailable as err:
             return RetryAt(now + _backoff(item.attempts), f"not connected: {err}")
         return Sent()
+
+    async def _respond(self, item: OutboxItem, message: Reply | Card) -> bool:
+        """An answer to a message frame goes back on that frame (aibot_respond_msg, the doc's
+        reply): text as one finished stream, a card as a template card. Too late, or refused:
+        False, and the caller pushes it with aibot_send_msg instead."""
+        found = await self._answered_frame(item)
+        if found is None:
+            return False
+        req_id, received_at = found
+        if self.deps.clock.now() - received_at > RESPOND_WINDOW:
+            return False
+        if isinstance(message, Card):
+            body = frames.message_body(message, outbox_id=item.id)
+        else:
+            text = message.text if message.markdown else message_as_text(message)
+            body = frames.stream_body(text, stream_id=f"salesbot-{item.id}")
+        try:
+            await self.connection.request(frames.RESPOND, body, req_id=req_id)
+        except BotError as err:
+            log.info("wecom_bot_respond_refused", outbox_id=item.id, errcode=err.errcode)
+            return False
+        return True
+
+    async def _answered_frame(self, item: OutboxItem) -> tuple[str, datetime] | None:
+        """The message frame this row answers (its source is the inbox row): req_id, arrival."""
+        prefix, _, rest = (item.source or "").partition(":")
+        if prefix != "inbox" or not rest.isdigit():
+            return None
+        async with self.deps.sessions() as db:
+            row = await db.get(InboxItem, int(rest))
+        if row is None or row.platform != PLATFORM:
+            return None
+        try:
+            frame = json.loads(row.payload)
+        except ValueError:
+            return None
+        req_id = str((frame.get("headers") or {}).get("req_id") or "")
+        if frame.get("cmd") != frames.MSG_CALLBACK or not req_id:
+            return None
+        return req_id, row.received_at
 
     async def _send(self, chatid: str, body: dict[str, Any]) -> None:
         await self.connection.request(frames.SEND, {"chatid": chatid, **body})

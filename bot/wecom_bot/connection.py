@@ -127,10 +127,15 @@ class BotConnection:
         )
         self.subscribes += 1
         async with asyncio.timeout(self.answer_timeout_s * 2):
-            while True:  # the auth result is the first frame that answers our req_id
-                answer = json.loads(await ws.recv())
-                if (answer.get("headers") or {}).get("req_id") == req_id:
+            while True:  # the auth result is the frame that answers our req_id
+                raw = await ws.recv()
+                answer = json.loads(raw)
+                if (
+                    isinstance(answer, dict)
+                    and (answer.get("headers") or {}).get("req_id") == req_id
+                ):
                     break
+                await self._frame(raw if isinstance(raw, str) else raw.decode())  # never dropped
         if answer.get("errcode", 0) != 0:
             raise BotError(int(answer.get("errcode") or -1), str(answer.get("errmsg") or ""))
 

@@ -200,3 +200,11 @@ async def test_a_part_of_the_day_without_a_clock_time_is_stated_in_the_answer(
 async def test_a_bare_date_is_stated_as_six_in_the_evening(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "承诺 启明科技 周五寄样品")
     assert "（只写了日期未写具体时间，按 18:00 计" in answer
+
+
+async def test_a_customer_name_run_into_the_item_is_found(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "承诺 启明科技下周三前发报价")
+    assert "已登记承诺" in answer
+    [commitment] = await commitments_of(team)
+    assert commitment.customer_id == team.customers["杭州启明科技有限公司"]
+    assert commitment.what == "发报价"

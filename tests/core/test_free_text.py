@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from handlers.chat import Card, CardAction, CardUpdate, EventKind, Platform
 from handlers.router import dispatch
-from storage.models import Commitment, Customer, Followup, PendingNote
+from handlers.voice import log_voice_note
+from storage.models import Commitment, Customer, Followup, PendingNote, User
 from tests.core.conftest import SeededTeam, local
 
 NOTE = "启明那边刚打完电话，刘总说预算大概十二万五，下礼拜二之前要看到方案"
@@ -171,3 +172,38 @@ async def test_a_note_about_someone_elses_customer_is_refused(team: SeededTeam) 
     assert "客户「宏达建材」不是你负责的客户" in answer
     assert await followups_of(team) == []
     assert await team.count(PendingNote) == 0
+
+
+async def test_a_group_message_is_not_logged_without_the_command_word(team: SeededTeam) -> None:
+    event = replace(team.event("王磊", NOTE), is_group=True, conversation_id="chat-1")
+    [answer] = await team.send(event)
+    assert "没看懂" in answer
+    assert "在群里请写「跟进」" in answer
+    assert await followups_of(team) == []
+
+
+async def test_a_customer_named_by_sound_is_found_without_a_command_word(
+    team: SeededTeam,
+) -> None:
+    """The extractor's sound-alike matching works for free text too (起明 for 启明)."""
+    answer = await team.talk("王磊", "起明科技刘总说下周三前要报价")
+    [followup] = await followups_of(team)
+    assert followup.customer_id == team.customers["杭州启明科技有限公司"]
+    assert "已记录跟进（杭州启明科技有限公司）" in answer
+
+
+async def test_a_voice_note_naming_no_customer_asks_too_and_stays_a_voice_note(
+    team: SeededTeam,
+) -> None:
+    async with team.sessions() as db, db.begin():
+        user = await db.get_one(User, team.users["王磊"])
+        [card] = await log_voice_note(
+            db, team.ctx, user=user, transcript=NAMELESS, message_id="v-1", asr={}
+        )
+    assert isinstance(card, Card)
+    assert card.title == "这条跟进是哪个客户的？"
+    assert f"我听到的是：「{NAMELESS}」" in card.lines[0]
+    await team.talk("王磊", "1")
+    [followup] = await followups_of(team)
+    assert (followup.source, followup.transcript) == ("voice", NAMELESS)
+    assert followup.source_message_id == "voice:v-1"

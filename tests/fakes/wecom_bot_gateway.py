@@ -61,6 +61,7 @@ class FakeBotGateway:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        self.chat_of: dict[str, str] = {}  # a pushed callback's req_id → its chat
 
     async def start(self) -> str:
         app = web.Application()
@@ -213,12 +214,18 @@ class FakeBotGateway:
         """Send a callback to the connected bot; returns its msgid."""
         if self._active is None:
             raise AssertionError("no bot is connected")
+        body = frame["body"]
+        self.chat_of[frame["headers"]["req_id"]] = body.get("chatid") or body["from"]["userid"]
         await self._active.ws.send_json(frame)
         return str(frame["body"]["msgid"])
 
     def sends_to(self, chatid: str) -> list[Sent]:
+        """What reached this chat: pushes to it, and answers on the frames it sent."""
         return [
-            s for s in self.sent if s.cmd == "aibot_send_msg" and s.body.get("chatid") == chatid
+            s
+            for s in self.sent
+            if (s.cmd == "aibot_send_msg" and s.body.get("chatid") == chatid)
+            or (s.cmd == "aibot_respond_msg" and self.chat_of.get(s.req_id) == chatid)
         ]
 
 

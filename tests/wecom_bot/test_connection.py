@@ -33,7 +33,8 @@ async def test_a_typed_followup_is_stored_handled_and_answered_over_the_connecti
         [answer] = await gateway.wait_for(lambda: gateway.sends_to("wanglei"))
         status, ready = await bot.readyz()
     assert content_of(answer).startswith(f"已记录跟进（{QIMING}）")
-    assert answer.body["msgtype"] == "markdown"
+    assert answer.cmd == "aibot_respond_msg"  # on the message's own frame, as one finished stream
+    assert answer.body["stream"]["finish"] is True
     assert status == 200
     assert ready["checks"]["wecom_bot"] == "wecom bot: connected"
     async with sessions() as db:
@@ -102,3 +103,17 @@ async def test_a_newer_connection_stops_the_old_one_reconnecting_and_readyz_says
 async def _not_ready(bot: object) -> tuple[int, dict[str, object]] | None:
     status, body = await bot.readyz()  # type: ignore[attr-defined]
     return (status, body) if status == 503 else None
+
+
+async def test_a_refused_answer_on_the_frame_is_pushed_to_the_chat_instead(
+    db_url: str, gateway: FakeBotGateway, clock: FrozenClock, rules: Rules
+) -> None:
+    gateway.refuse["aibot_respond_msg"] = 40000  # e.g. the frame's req_id is no longer valid
+    async with salesbot(db_url, gateway, clock, rules):
+        await gateway.wait_for(lambda: gateway.connected)
+        await gateway.push(gateway.text("wanglei", "帮助"))
+        pushed = await gateway.wait_for(
+            lambda: [s for s in gateway.sends_to("wanglei") if s.cmd == "aibot_send_msg"]
+        )
+    assert [s.cmd for s in gateway.sends_to("wanglei")] == ["aibot_respond_msg", "aibot_send_msg"]
+    assert "salesbot" in content_of(pushed[0])
