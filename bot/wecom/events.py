@@ -100,7 +100,9 @@ def check_fields(inbound: Inbound) -> None:
     for name, value in inbound.fields.items():
         if value is None:
             continue
-        if not isinstance(value, str | int):
+        # Nested elements (ScanCodeInfo, SendPicsInfo) are dicts: bounded like the rest. The
+        # fields we key on must be plain text (a repeated one becomes a list).
+        if not isinstance(value, str | int) and (name in FIELD_PATTERNS or name == "Content"):
             raise ValueError(f"{name}: unexpected structure")
         limit = FIELD_CHARS.get(name, OTHER_FIELD_CHARS)
         if len(str(value)) > limit:
