@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from config.rules import Rules, RulesError, load_rules
 from config.settings import ConfigError, Settings, load_settings
 from handlers.clock import SystemClock
 from handlers.quiet import quiet_until
+from handlers.workdays import Source, calendar_source, use_holidays
 from storage.db import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision
 
@@ -43,9 +44,11 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False  # OK to run, but an operator should act (exit code stays 0)
 
     def line(self) -> str:
-        return f"{'OK  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+        mark = "FAIL" if not self.ok else "WARN" if self.warn else "OK  "
+        return f"{mark} {self.name}: {self.detail}"
 
 
 @dataclass
@@ -86,6 +89,7 @@ async def run_doctor(printer: Callable[[str], None] = print) -> int:
     rules_check, rules = _rules(settings)
     report(rules_check)
     report(_timezone(settings, rules))
+    report(holidays_check(rules, SystemClock().now().astimezone(settings.tz).date()))
     report(await _database(settings))
     async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
         probe = Probe(http)
@@ -143,6 +147,27 @@ def _timezone(settings: Settings, rules: Rules | None) -> Check:
     state = f"quiet now, until {until.astimezone(settings.tz):%H:%M}" if until else "not quiet now"
     hours = f"{quiet.start:%H:%M}–{quiet.end:%H:%M}"
     return Check("timezone", True, f"{head}; quiet hours {hours} ({state})")
+
+
+def holidays_check(rules: Rules | None, today: date) -> Check:
+    """This year's and next year's public holidays: chinese-calendar, else the rules file."""
+    if rules is not None:
+        use_holidays(rules.holidays)
+    years = (today.year, today.year + 1)
+    sources = {year: calendar_source(year) for year in years}
+    shown = ", ".join(f"{year} from {source}" for year, source in sources.items())
+    missing = [year for year, source in sources.items() if source == Source.FALLBACK]
+    if not missing:
+        return Check("holidays", True, shown)
+    listed = " and ".join(str(year) for year in missing)
+    return Check(
+        "holidays",
+        True,
+        f"{shown}: no public holidays known for {listed}, so only weekends are days off — "
+        f"upgrade chinesecalendar, or list {listed}'s days off and make-up workdays in the rules "
+        f"file (holidays: {{{missing[0]}: {{off: [...], work: [...]}}}})",
+        warn=True,
+    )
 
 
 async def _database(settings: Settings) -> Check:

@@ -11,13 +11,15 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.alerting.findings import JobResult
-from handlers.chat import Push
+from handlers.card_fit import fit_outgoing
+from handlers.chat import Push, RecipientKind, message_as_text
 from handlers.context import Context
 from handlers.digest import run_digest
 from handlers.retention import purge_queues
 from handlers.sop import run_sop
 from handlers.watch.scan import run_watch
 from storage.locks import try_job_lock
+from storage.models import Team, User
 
 log = structlog.get_logger()
 
@@ -65,6 +67,7 @@ async def run_job(
     now: datetime,
     dry_run: bool = False,
     enqueue: Enqueue,
+    with_pushes: bool = False,
 ) -> list[str]:
     """Run one job as of `now` in one transaction; the report lines, ending with `raised N`.
 
@@ -81,6 +84,7 @@ async def run_job(
                     log.info("job_skipped_locked")
                     return [f"{name}: running on another instance, skipped", "raised 0"]
                 result = await job.run(db, ctx, now=now, dry_run=dry_run)
+                shown = await push_lines(db, result.pushes) if with_pushes else []
                 if dry_run:
                     await db.rollback()
                 else:
@@ -90,4 +94,18 @@ async def run_job(
                 await db.rollback()
                 raise
     log.info("job_done", raised=len(result.raised), pushes=len(result.pushes))
-    return [r.line() for r in result.raised] + [f"raised {len(result.raised)}"]
+    return [r.line() for r in result.raised] + shown + [f"raised {len(result.raised)}"]
+
+
+async def push_lines(db: AsyncSession, pushes: list[Push]) -> list[str]:
+    """What each person or group would read, one line per message (as split for the platforms)."""
+    lines = []
+    for push in fit_outgoing(pushes):
+        if not isinstance(push, Push):
+            continue
+        row = await db.get(User if push.kind == RecipientKind.USER else Team, push.recipient_id)
+        name = row.name if isinstance(row, User | Team) else str(push.recipient_id)
+        who = name + ("群" if push.kind == RecipientKind.TEAM else "")
+        text = message_as_text(push.message).replace("\n", " ")
+        lines.append(f"  → {who}：{text}")
+    return lines

@@ -29,6 +29,7 @@ async def run_job_once(
             now=clock.now(),
             dry_run=dry_run,
             enqueue=runtime.outbox_writer.enqueue,
+            with_pushes=True,
         )
     finally:
         await runtime.close()

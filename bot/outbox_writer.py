@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.adapter import Adapter
 from bot.wakes import wake_after_commit
 from config.rules import Rules
+from handlers.card_fit import fit_outgoing
 from handlers.chat import Event, Outgoing, Platform, Push, RecipientKind, message_to_payload
 from handlers.quiet import quiet_until
 from storage import outbox
@@ -47,6 +48,7 @@ class OutboxWriter:
         event: Event | None = None,
         source: str | None = None,
     ) -> None:
+        items = fit_outgoing(items)  # within every platform's card and text limits, split
         if items:
             wake_after_commit(db, self.wake)
         for index, item in enumerate(items):

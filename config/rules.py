@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -68,6 +68,21 @@ class Health(Strict):
     escalate_below: Annotated[int, Field(ge=0, le=100)] = 60
 
 
+class HolidayYear(Strict):
+    """A year chinese-calendar does not know yet: the days off and the make-up workdays."""
+
+    off: tuple[date, ...] = ()
+    work: tuple[date, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_off(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `off:` key as False; the file means the word.
+        if isinstance(data, dict) and False in data:
+            data = {("off" if k is False else k): v for k, v in data.items()}
+        return data
+
+
 class Rules(Strict):
     stages: tuple[Stage, ...]
     lost_stage: str = "丢单"
@@ -86,6 +101,7 @@ class Rules(Strict):
     task_missed_after_days: Annotated[int, Field(ge=0)] = 7  # past due this long: missed
     snooze_max_hours: Annotated[int, Field(gt=0)] = 72
     digest_window_days: Annotated[int, Field(gt=0)] = 30  # the digest's health figures span
+    holidays: dict[int, HolidayYear] = Field(default_factory=dict)  # years the library lacks
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:
@@ -96,6 +112,13 @@ class Rules(Strict):
             raise ValueError("stages: stage names must be unique")
         if self.lost_stage not in names:
             raise ValueError(f"lost_stage: {self.lost_stage!r} is not one of the stages {names}")
+        for year, table in self.holidays.items():
+            stray = [d for d in (*table.off, *table.work) if d.year != year]
+            if stray:
+                raise ValueError(f"holidays.{year}: {stray[0]} is not in {year}")
+            both = set(table.off) & set(table.work)
+            if both:
+                raise ValueError(f"holidays.{year}: {min(both)} is both off and a workday")
         keys = [t.key for t in self.sop_templates]
         if len(set(keys)) != len(keys):
             raise ValueError("sop_templates: template keys must be unique")

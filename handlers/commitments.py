@@ -14,10 +14,10 @@ from handlers.chat import Outgoing, Reply
 from handlers.codes import next_code
 from handlers.commands import Command, split_args
 from handlers.context import Context
-from handlers.errors import NotFoundForYou, UserError
+from handlers.errors import NotAllowed, UserError
 from handlers.extraction import CustomerRef, Due, parse_due
 from handlers.lookup import find_customer, visible_candidates
-from handlers.permissions import customers_visible_to
+from handlers.permissions import Access, owns, refusal_for
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Commitment, CommitmentStatus, Customer, UndoableChange, User
@@ -177,15 +177,11 @@ async def keep_commitment(cmd: Command, db: AsyncSession, ctx: Context) -> list[
     commitment = (
         await db.execute(select(Commitment).where(Commitment.code == code))
     ).scalar_one_or_none()
-    missing = f"你没有编号为 {code} 的承诺"
     if commitment is None:
-        raise UserError(missing, example=example)
+        raise UserError(f"没有编号为 {code} 的承诺", example=example)
     customer = await db.get_one(Customer, commitment.customer_id)
-    visible = await db.execute(
-        select(Customer.id).where(Customer.id == customer.id, customers_visible_to(cmd.user))
-    )
-    if commitment.owner_id != cmd.user.id and visible.first() is None:
-        raise NotFoundForYou(missing, example=example)
+    if not owns(cmd.user, commitment.owner_id):
+        raise NotAllowed(f"承诺 {code} 不是你的：{refusal_for(Access.ACT, '兑现承诺')}")
     if commitment.status != CommitmentStatus.OPEN:
         raise UserError(
             f"承诺 {code} 已经是「{_status_label(commitment.status)}」状态", example=example

@@ -9,6 +9,7 @@ from config.rules import Rules
 from handlers.clock import Clock
 from handlers.extraction import Extractor, RuleExtractor
 from handlers.limits import DEFAULT_MAX_NOTE_CHARS
+from handlers.workdays import use_holidays
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,6 @@ class Context:
     extract_budget_s: float = 10.0  # extraction runs in a thread; past this the rep is told
     retention_days: int = 30  # finished inbox/outbox rows and handled events are kept so long
     public_url: str = "http://localhost:8080"  # where 看板 links point (SALESBOT_PUBLIC_URL)
+
+    def __post_init__(self) -> None:
+        use_holidays(self.rules.holidays)  # the rules file's years chinese-calendar lacks

@@ -14,7 +14,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer, pick, visible_candidates
-from handlers.permissions import is_manager_or_above
+from handlers.permissions import Access, is_manager_or_above
 from handlers.stages import stages_reachable
 from handlers.stall_clock import LIGHT_ICON, stall_state
 from handlers.timefmt import format_local
@@ -41,14 +41,15 @@ async def show_customer(cmd: Command, db: AsyncSession, ctx: Context) -> list[Ou
     name = cmd.rest.strip()
     if not name:
         raise UserError("请写上客户名称", example=EXAMPLE)
-    named, _ = pick(name, await visible_candidates(db, cmd.user), fuzzy=False)
+    # Managers and directors read every team's customers (handlers/permissions.py).
+    named, _ = pick(name, await visible_candidates(db, cmd.user, Access.READ), fuzzy=False)
     if named is not None:
         customer = await db.get_one(Customer, named.id)
     elif len(name) > 12 or _NOTE_LIKE.search(name):
         note = Command(cmd.event, cmd.user, "", cmd.event.text.strip())
         return await freetext.handle(note, db, ctx)
     else:
-        customer = await find_customer(db, name, user=cmd.user, example=EXAMPLE)
+        customer = await find_customer(db, name, user=cmd.user, example=EXAMPLE, access=Access.READ)
     return [Reply("\n".join(await card_lines(db, ctx, customer, reader=cmd.user)))]
 
 

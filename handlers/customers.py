@@ -14,7 +14,7 @@ from handlers.context import Context
 from handlers.duplicates import find_duplicate
 from handlers.errors import AuditedRefusal, UserError
 from handlers.lookup import find_customer
-from handlers.permissions import customers_visible_to, is_manager_or_above
+from handlers.permissions import Access, customers_where, is_manager_or_above
 from handlers.stages import move_allowed, move_stage, stages_reachable
 from handlers.stall_clock import LIGHT_ICON, Light, stall_state
 from storage import audit
@@ -135,7 +135,9 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
     if len(args) < 2:
         raise UserError(f"请写上客户和阶段（{stages}）", example=STAGE_EXAMPLE)
     target = args[-1]
-    customer = await find_customer(db, " ".join(args[:-1]), user=cmd.user, example=STAGE_EXAMPLE)
+    customer = await find_customer(
+        db, " ".join(args[:-1]), user=cmd.user, example=STAGE_EXAMPLE, access=Access.SUPERVISE
+    )
     reachable = stages_reachable(ctx.rules, customer.stage)
     if target not in ctx.rules.stage_names:
         example = f"阶段 {customer.name} {reachable[0]}" if reachable else f"客户 {customer.name}"
@@ -163,7 +165,8 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
     undo.remember(
         db, user=cmd.user, kind="stage", entity_id=customer.id, summary=summary, now=now, data=data
     )
-    out: list[Outgoing] = [Reply(summary + (f"（原因：{reason}）" if reason else ""))]
+    said = summary + (f"（原因：{reason}）" if reason else "")
+    out: list[Outgoing] = [Reply(said)]
     if backwards:
         audit.record(
             db,
@@ -176,12 +179,15 @@ async def change_stage(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
             after={"stage": target},
             note=reason,
         )
-        if customer.owner_id is not None and customer.owner_id != cmd.user.id:
-            told = (
-                f"{cmd.user.name} 把你的客户「{customer.name}」从「{before}」改回「{target}」，"
-                f"原因：{reason}。查看：客户 {customer.name}"
-            )
-            out.append(Push(RecipientKind.USER, customer.owner_id, Reply(told)))
+    if customer.owner_id is not None and customer.owner_id != cmd.user.id:
+        # A supervisor's correction, forward or back (a reopen from 丢单): the owner is told.
+        why = f"，原因：{reason}" if reason else ""
+        told = (
+            f"{cmd.user.name} 把你的客户「{customer.name}」从「{before}」改为「{target}」{why}。"
+            f"查看：客户 {customer.name}"
+        )
+        out.append(Push(RecipientKind.USER, customer.owner_id, Reply(told)))
+        out[0] = Reply(f"{said}（已通知负责人）")
     return out
 
 
@@ -202,7 +208,7 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
     condition = (
         Customer.owner_id == cmd.user.id
         if Role(cmd.user.role) == Role.REP
-        else customers_visible_to(cmd.user)
+        else customers_where(cmd.user, Access.SUPERVISE)
     )
     customers = (
         (await db.execute(select(Customer).where(condition).order_by(Customer.name)))
@@ -222,11 +228,23 @@ async def list_mine(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoi
         f"{whose}（{len(states)}）：🔴{counts[Light.RED]} 🟡{counts[Light.YELLOW]} "
         f"🟢{counts[Light.GREEN]}"
     ]
+    supervising = Role(cmd.user.role) != Role.REP
+    owners = await _owner_names(db, [c.owner_id for c in customers]) if supervising else {}
     for customer, state in states[:30]:
+        owner = f"｜{owners.get(customer.owner_id or 0, '无负责人')}" if supervising else ""
         lines.append(
-            f"{LIGHT_ICON[state.light]} {customer.name}｜{customer.level}级｜"
+            f"{LIGHT_ICON[state.light]} {customer.name}{owner}｜{customer.level}级｜"
             f"健康分 {customer.health_score}｜{state.explain(customer.stage)}"
         )
     if len(states) > 30:
         lines.append(f"……另有 {len(states) - 30} 个客户")
     return [Reply("\n".join(lines))]
+
+
+async def _owner_names(db: AsyncSession, ids: list[int | None]) -> dict[int, str]:
+    """A manager's list names each customer's owner."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await db.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows.all()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import structlog
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerting import alerts
@@ -18,6 +18,7 @@ from handlers.alerting.txn import dry_run_guard
 from handlers.chat import Image, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.digest_chart import Rate, RepLoad, render_chart
+from handlers.pipeline import Pipeline, build_pipeline, money, team_reps, week_line
 from handlers.timefmt import format_local, local_midnight
 from storage.models import (
     Alert,
@@ -37,6 +38,7 @@ log = structlog.get_logger()
 
 RED_LEVELS = (Level.RED, Level.DIRECTOR, Level.OVERDUE)
 LISTED = 8  # lines per section; the rest is counted
+OPEN_TASKS = (TaskStatus.PUSHED, TaskStatus.ACCEPTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ async def run_digest(
     async with dry_run_guard(db, dry_run):
         teams = (await db.execute(select(Team).order_by(Team.id))).scalars().all()
         for team in teams:
-            members = await _members(db, team)
+            members = await digest_members(db, team)
             if not members:
                 continue
             day = local.date()
@@ -105,7 +107,8 @@ def _marker(team: Team, day: date, ctx: Context, *, now: datetime) -> dict[str, 
     }
 
 
-async def _members(db: AsyncSession, team: Team) -> dict[int, str]:
+async def digest_members(db: AsyncSession, team: Team) -> dict[int, str]:
+    """Everybody active in the team (the manager's own commitments count too)."""
     stmt = select(User.id, User.name).where(User.team_id == team.id, User.active.is_(True))
     return {row[0]: row[1] for row in (await db.execute(stmt.order_by(User.id))).all()}
 
@@ -119,18 +122,34 @@ async def build_team_digest(
     lines += await _overdue_commitments(db, members, now=now)
     lines += await _tasks_due_today(db, ctx, members, now=now)
     lines += await _snoozed(db, ctx, members)
+    reps = await team_reps(db, team)
+    pipeline = await build_pipeline(db, ctx.rules, reps, now=now, tz=ctx.tz)
+    lines += funnel_lines(pipeline)
     rates = await health_rates(db, ctx, list(members), now=now)
-    lines.append(f"📈 流程健康度（近 {ctx.rules.digest_window_days} 天）")
+    lines.append(f"📈 流程健康度（近 {ctx.rules.digest_window_days} 天，含更早到期仍未完成的）")
     for rate in rates:
         shown = f"{rate.percent:.0f}%（{rate.done}/{rate.total}）" if rate.total else "暂无数据"
         lines.append(f"· {rate.label}：{shown}")
-    loads = await rep_loads(db, members, now=now)
+    loads = await rep_loads(db, {m.id: m.name for m in reps}, now=now)
     title = f"{team.name} · {day.month}月{day.day}日 简报"
     # matplotlib holds a thread for ~0.3 s: never on the loop, and never without an end.
     chart = await asyncio.wait_for(
         asyncio.to_thread(render_chart, title, rates, loads), timeout=CHART_BUDGET_S
     )
     return TeamDigest(team, day, "\n".join(lines), chart)
+
+
+def funnel_lines(p: Pipeline) -> list[str]:
+    """Customers and amount per stage, won and lost this week: counted per customer."""
+    cells = [
+        f"{name} {f.customers}" + (f"（{money(f.amount)}）" if f.amount else "")
+        for name in p.stage_names
+        if (f := p.stages.get(name)) is not None
+    ]
+    return [
+        "🔻 客户漏斗：" + "｜".join(cells),
+        week_line(p),
+    ]
 
 
 def _section(title: str, items: list[str]) -> list[str]:
@@ -234,21 +253,28 @@ async def health_rates(
         await db.execute(
             select(Customer.created_at, first_note).where(
                 Customer.owner_id.in_(ids),
-                Customer.created_at >= since,
                 Customer.created_at <= now - touch,
+                # an older lead nobody ever followed up is still late, not out of the window
+                or_(Customer.created_at >= since, first_note.is_(None)),
             )
         )
     ).all()
     touched = sum(1 for created, first in leads if first is not None and first <= created + touch)
     hours = ctx.rules.lead_touch_hours
+    # Due in the window, or due earlier and still open: an old open promise is overdue,
+    # not out of sight.
     commitment_scope = and_(
         Commitment.owner_id.in_(ids),
-        Commitment.due_at >= since,
         Commitment.due_at <= now,
         Commitment.status != CommitmentStatus.CANCELLED,
+        or_(Commitment.due_at >= since, Commitment.status == CommitmentStatus.OPEN),
     )
     kept = and_(Commitment.kept_at.is_not(None), Commitment.kept_at <= Commitment.due_at)
-    task_scope = and_(Task.assignee_id.in_(ids), Task.due_at >= since, Task.due_at <= now)
+    task_scope = and_(
+        Task.assignee_id.in_(ids),
+        Task.due_at <= now,
+        or_(Task.due_at >= since, Task.status.in_(OPEN_TASKS)),
+    )
     on_time = and_(Task.done_at.is_not(None), Task.done_at <= Task.due_at)
     return [
         Rate(f"线索 {hours} 小时内跟进", touched, len(leads)),
@@ -265,21 +291,31 @@ async def _rate(
     return Rate(label, int(done or 0), int(total or 0))
 
 
-async def rep_loads(db: AsyncSession, members: dict[int, str], *, now: datetime) -> list[RepLoad]:
-    """Each member's open warnings by colour and overdue commitments, for the chart."""
-    ids = list(members)
+async def rep_loads(db: AsyncSession, reps: dict[int, str], *, now: datetime) -> list[RepLoad]:
+    """Each rep's customers under a live warning (the worst level wins, each customer once),
+    and overdue commitments, for the chart."""
+    ids = list(reps)
     open_alerts = await db.execute(
-        select(Alert.user_id, Alert.level, func.count())
-        .where(Alert.user_id.in_(ids), Alert.status.in_(alerts.LIVE))
-        .group_by(Alert.user_id, Alert.level)
+        select(Alert.user_id, Alert.customer_id, Alert.level)
+        .where(
+            Alert.user_id.in_(ids),
+            Alert.status.in_(alerts.LIVE),
+            Alert.customer_id.is_not(None),
+            Alert.level != Level.INFO,
+        )
+        .distinct()
     )
+    worst: dict[tuple[int, int], bool] = {}  # (rep, customer) -> red?
+    for user_id, customer_id, level in open_alerts.all():
+        if user_id is None or customer_id is None:
+            continue
+        key = (int(user_id), int(customer_id))
+        worst[key] = worst.get(key, False) or level in RED_LEVELS
     red: dict[int, int] = {}
     yellow: dict[int, int] = {}
-    for user_id, level, count in open_alerts.all():
-        if user_id is None:
-            continue
-        bucket = red if level in RED_LEVELS else yellow
-        bucket[user_id] = bucket.get(user_id, 0) + int(count)
+    for (user_id, _customer), is_red in worst.items():
+        bucket = red if is_red else yellow
+        bucket[user_id] = bucket.get(user_id, 0) + 1
     overdue_rows = await db.execute(
         select(Commitment.owner_id, func.count())
         .where(
@@ -292,5 +328,5 @@ async def rep_loads(db: AsyncSession, members: dict[int, str], *, now: datetime)
     overdue = {row[0]: int(row[1]) for row in overdue_rows.all()}
     return [
         RepLoad(name, red.get(uid, 0), yellow.get(uid, 0), overdue.get(uid, 0))
-        for uid, name in members.items()
+        for uid, name in reps.items()
     ]

@@ -62,8 +62,8 @@ class Rate:
 @dataclass(frozen=True, slots=True)
 class RepLoad:
     name: str
-    red: int  # open red/director warnings about their work
-    yellow: int  # open yellow / last-chance / notices
+    red: int  # customers whose worst live warning is red (to the manager) or above
+    yellow: int  # customers whose worst live warning is yellow / last chance / a notice
     overdue: int  # overdue commitments
 
 
@@ -124,8 +124,8 @@ def render_chart(title: str, rates: list[Rate], reps: list[RepLoad]) -> bytes:
 
     names = [r.name for r in reps] or ["（无）"]
     series = (
-        ("红色预警", [r.red for r in reps] or [0], "#d64541"),
-        ("黄色预警", [r.yellow for r in reps] or [0], "#f2b134"),
+        ("红色预警客户", [r.red for r in reps] or [0], "#d64541"),
+        ("黄色预警客户", [r.yellow for r in reps] or [0], "#f2b134"),
         ("逾期承诺", [r.overdue for r in reps] or [0], "#6c5ce7"),
     )
     start = [0] * len(names)

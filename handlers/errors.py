@@ -18,16 +18,10 @@ class UserError(Exception):
         return Reply(self.problem)
 
 
-def unknown_customer_text(name: str, guesses: list[str]) -> str:
-    """One answer for "no such customer" and "someone else's" (docs/SECURITY.md): guesses come
-    only from the sender's own customers, so the answer never tells the two apart."""
-    hint = f"（是不是「{'」「'.join(guesses)}」？）" if guesses else ""
-    return f"你能查看的客户里没有「{name}」{hint}"
-
-
 class UnknownCustomer(UserError):
     def __init__(self, name: str, guesses: list[str], *, example: str) -> None:
-        super().__init__(unknown_customer_text(name, guesses), example=example)
+        hint = f"（是不是「{'」「'.join(guesses)}」？）" if guesses else ""
+        super().__init__(f"没找到客户「{name}」{hint}", example=example)
 
 
 class AmbiguousCustomer(UserError):
@@ -39,13 +33,8 @@ class AmbiguousCustomer(UserError):
 class NotAllowed(UserError):
     """A permission refusal; the router audits it."""
 
-    def __init__(self, problem: str, *, example: str = "") -> None:
-        super().__init__(problem, example=example)
-
-
-class NotFoundForYou(NotAllowed):
-    """Someone else's row, refused (and audited) with the very answer a missing one gets, so a
-    rep cannot learn which customers, tasks, warnings or commitments exist elsewhere."""
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
 
 
 class NotRegistered(UserError):

@@ -18,7 +18,7 @@ from handlers.errors import NotAllowed
 from handlers.extraction import Extraction, Found
 from handlers.followups import LOW_CONFIDENCE, extract_for, record_note
 from handlers.lookup import Candidate, pick, visible_candidates
-from handlers.permissions import customers_visible_to
+from handlers.permissions import Access, customers_where
 from storage.models import Customer, Followup, PendingNote, User
 
 PENDING_TTL = timedelta(minutes=30)
@@ -153,7 +153,7 @@ async def _complete(
     cmd: Command, db: AsyncSession, ctx: Context, pending: PendingNote, customer_id: int
 ) -> list[Outgoing]:
     visible = await db.execute(
-        select(Customer).where(Customer.id == customer_id, customers_visible_to(cmd.user))
+        select(Customer).where(Customer.id == customer_id, customers_where(cmd.user, Access.ACT))
     )
     customer = visible.scalar_one_or_none()
     if customer is None:
@@ -268,7 +268,7 @@ async def _choices(
     ordered += [i for i in recent.scalars() if i in visible]
     latest = await db.execute(
         select(Customer.id)
-        .where(customers_visible_to(user))
+        .where(customers_where(user, Access.ACT))
         .order_by(Customer.last_evidence_at.desc().nulls_last(), Customer.id.desc())
         .limit(MAX_CHOICES * 2)
     )

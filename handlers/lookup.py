@@ -9,14 +9,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.errors import (
-    AmbiguousCustomer,
-    NotFoundForYou,
-    UnknownCustomer,
-    unknown_customer_text,
-)
+from handlers.errors import AmbiguousCustomer, NotAllowed, UnknownCustomer
 from handlers.extraction import CustomerRef
-from handlers.permissions import customers_visible_to
+from handlers.permissions import Access, customers_where, is_manager_or_above
 from storage.models import Customer, User
 
 FUZZY_ACCEPT = 80.0  # a fuzzy score this high, clearly ahead of the next, is taken
@@ -34,10 +29,13 @@ class Candidate:
         return CustomerRef(self.id, self.name, self.aliases)
 
 
-async def visible_candidates(db: AsyncSession, user: User) -> list[Candidate]:
+async def visible_candidates(
+    db: AsyncSession, user: User, access: Access = Access.ACT
+) -> list[Candidate]:
+    """The customers `user` may name for this access (by default: their own work)."""
     stmt = (
         select(Customer.id, Customer.name, Customer.aliases)
-        .where(customers_visible_to(user))
+        .where(customers_where(user, access))
         .order_by(Customer.id)
     )
     return [Candidate(i, n, tuple(a or ())) for i, n, a in (await db.execute(stmt)).all()]
@@ -100,9 +98,12 @@ def _fuzzy(
     return None, [candidates[i] for i, s in ranked[:3] if s >= FUZZY_GUESS]
 
 
-async def find_customer(db: AsyncSession, name: str, *, user: User, example: str) -> Customer:
-    """Resolve `name` among the customers `user` may see; refuse clearly if someone else's."""
-    candidates = await visible_candidates(db, user)
+async def find_customer(
+    db: AsyncSession, name: str, *, user: User, example: str, access: Access = Access.ACT
+) -> Customer:
+    """Resolve `name` among the customers `user` may read/supervise/act on (handlers.permissions);
+    refuse clearly if it is there but out of reach."""
+    candidates = await visible_candidates(db, user, access)
     chosen, others = pick(name, candidates)
     if chosen is not None:
         return await db.get_one(Customer, chosen.id)
@@ -110,11 +111,21 @@ async def find_customer(db: AsyncSession, name: str, *, user: User, example: str
         await db.execute(select(Customer).where(Customer.name == name.strip()))
     ).scalar_one_or_none()
     if exact_elsewhere is not None or (not others and await _alias_elsewhere(db, name)):
-        guesses = [c.name for c in others]
-        raise NotFoundForYou(unknown_customer_text(name, guesses), example=example)
+        raise NotAllowed(_refusal(name, user, access))
     if len(others) > 1 and all(_score(name, c) >= FUZZY_ACCEPT for c in others):
         raise AmbiguousCustomer(name, [c.name for c in others], example=example)
     raise UnknownCustomer(name, [c.name for c in others], example=example)
+
+
+def _refusal(name: str, user: User, access: Access) -> str:
+    if not is_manager_or_above(user):
+        return f"客户「{name}」不是你负责的客户，你不能操作它。如需协助请联系主管"
+    if access == Access.ACT:
+        return (
+            f"客户「{name}」不是你负责的客户：跟进、兑现承诺和任务卡只能由负责的销售本人操作。"
+            f"你可以查看（客户 {name}），调整阶段或改派负责人"
+        )
+    return f"客户「{name}」不是你团队的客户：你可以查看（客户 {name}），但不能修改"
 
 
 def _score(name: str, candidate: Candidate) -> float:

@@ -15,6 +15,7 @@ from config.rules import Rules, SopTemplate, Trigger
 from handlers import health
 from handlers.alerting.findings import JobResult, Raised
 from handlers.alerting.ladder import late_window
+from handlers.alerting.messages import LATE_MATTERS
 from handlers.alerting.raising import raise_findings, result_of
 from handlers.alerting.recipients import Directory
 from handlers.alerting.txn import dry_run_guard, isolated
@@ -22,6 +23,7 @@ from handlers.chat import Button, Card, Push, RecipientKind, Reply
 from handlers.context import Context
 from handlers.timefmt import format_local
 from handlers.watch.low_health import find_low_health
+from handlers.workdays import add_work_days_at, add_work_hours, shift_to_workday
 from storage import audit
 from storage.models import Customer, CustomerEvent, EventKind, Task, TaskStatus, User
 from storage.upsert import insert_for
@@ -71,13 +73,14 @@ def plan_tasks(rules: Rules, tz: ZoneInfo, event: CustomerEvent) -> list[Planned
         if day is None:
             continue
         at = datetime.combine(day + timedelta(days=template.offset_days), rules.sop_push_at, tz)
-        push_at = max(at.astimezone(UTC), event.occurred_at)
+        # Cards go out on workdays; their clocks run in business days like the stall clock.
+        push_at = shift_to_workday(max(at.astimezone(UTC), event.occurred_at), tz)
         planned.append(
             PlannedTask(
                 template=template,
                 push_at=push_at,
-                accept_by=push_at + timedelta(hours=template.accept_sla_hours),
-                due_at=push_at + timedelta(days=template.done_sla_days),
+                accept_by=add_work_hours(push_at, template.accept_sla_hours, tz),
+                due_at=add_work_days_at(push_at, template.done_sla_days, tz),
                 dedupe_key=f"sop:{template.key}:event:{event.id}",
             )
         )
@@ -142,8 +145,8 @@ def task_card(task: Task, customer_name: str, tz: ZoneInfo, *, late: bool = Fals
         *(f"□ {item}" for item in task.checklist),
         "完成时附凭证：一句说明（完成 编号 说明）或一张图片",
     ]
-    if late:
-        lines.append(f"（补发：原定 {format_local(task.push_at, tz)}）")
+    if late:  # only when the delay matters: the card's own times are what the rep acts on
+        lines.append(f"这张任务卡原定 {format_local(task.push_at, tz)} 发出。")
     return Card(
         card_id=f"task-{task.id}",
         title=f"任务卡 #{task.id}：{task.title}",
@@ -255,7 +258,7 @@ def _push_one(
     task.status = TaskStatus.PUSHED
     task.pushed_at = now
     task.last_activity_at = now
-    card = task_card(task, customer.name, ctx.tz, late=late)
+    card = task_card(task, customer.name, ctx.tz, late=now - task.push_at >= LATE_MATTERS)
     result.pushes.append(
         Push(RecipientKind.USER, assignee.id, card, dedupe_key=f"task:{task.id}:card")
     )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules
 from handlers.timefmt import local_midnight
-from handlers.workdays import add_workdays, is_workday, workdays_between
+from handlers.workdays import add_workdays, clears_on_change, is_workday, workdays_between
 from storage.models import Customer
 from storage.upsert import greatest
 
@@ -43,11 +43,14 @@ class StallState:
 
     def explain(self, stage: str) -> str:
         if self.threshold_days is None:
-            return f"阶段「{stage}」不计停留"
+            return f"在「{stage}」，不计时"
         unit = "个工作日" if self.business_days else "天"
         if self.suspended_until is not None:
-            return f"阶段「{stage}」有待办下一步，计时暂停"
-        return f"阶段「{stage}」停留 {self.elapsed_days} {unit}，阈值 {self.threshold_days}"
+            return f"在「{stage}」，约好了下一步，暂不计时"
+        quiet = (
+            f"{self.elapsed_days} {unit}没有新进展" if self.elapsed_days else "不到 1 天前有进展"
+        )
+        return f"在「{stage}」{quiet}（要求 {self.threshold_days} {unit}内推进）"
 
 
 def stall_clock_start(customer: Customer) -> datetime:
@@ -101,6 +104,9 @@ def elapsed_days(start: datetime, now: datetime, *, tz: ZoneInfo, business: bool
 @functools.lru_cache(maxsize=4096)
 def _nth_workday_after(day: date, n: int) -> date:
     return add_workdays(day, n)
+
+
+clears_on_change(_nth_workday_after.cache_clear)  # the rules file's holidays may change
 
 
 def crossing(start: datetime, days: int, *, business: bool, tz: ZoneInfo) -> datetime:

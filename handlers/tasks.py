@@ -16,9 +16,9 @@ from handlers.alerting.recipients import Directory
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.errors import NotFoundForYou, UserError
+from handlers.errors import NotAllowed, UserError
 from handlers.numbers import parse_id
-from handlers.permissions import can_act_on, is_manager_or_above
+from handlers.permissions import Access, owns, refusal_for
 from handlers.timefmt import format_local
 from handlers.watch.low_health import find_low_health
 from storage import audit
@@ -26,7 +26,7 @@ from storage.models import Alert, Customer, Task, TaskStatus, User
 
 ACCEPT_EXAMPLE = "接受 12"
 DONE_EXAMPLE = "完成 12 已电话回访，客户满意度 9 分"
-_NUMBER = re.compile(r"^(?:#|T|任务)?(\S+)$", re.IGNORECASE)
+_NUMBER = re.compile(r"^(?:#|T|任务)?(\d+)$", re.IGNORECASE)
 OPEN = (TaskStatus.PUSHED, TaskStatus.ACCEPTED)
 UPCOMING_DAYS = 7
 STATUS_LABEL: dict[str, str] = {
@@ -238,16 +238,13 @@ async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Ta
     match = _NUMBER.match(words[0]) if words else None
     if match is None:
         raise UserError("请写上任务卡编号", example=example)
-    task_id = parse_id(match.group(1))
+    task_id = parse_id(match.group(1))  # past 32 bits: no such card, not an overflow
     task = await db.get(Task, task_id) if task_id is not None else None
-    missing = f"你没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）"
     if task is None:
-        raise UserError(missing, example=example)
+        raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
     customer = await db.get_one(Customer, task.customer_id)
-    if task.assignee_id != cmd.user.id and not (
-        is_manager_or_above(cmd.user) and await can_act_on(db, cmd.user, customer)
-    ):
-        raise NotFoundForYou(missing, example=example)
+    if not owns(cmd.user, task.assignee_id):
+        raise NotAllowed(f"任务卡 #{task.id} 不是你的：{refusal_for(Access.ACT, '任务卡')}")
     return task, customer
 
 

@@ -1,16 +1,23 @@
-"""Business days on the official Chinese calendar (make-up workdays included), with a Mon–Fri
-fallback for years chinese-calendar has no data for, and the holiday blocks behind 节后/国庆后."""
+"""Business days on the official Chinese calendar (make-up workdays included): chinese-calendar
+where it knows the year, else the year's table from the rules file (`holidays: {2027: {off: [...],
+work: [...]}}`), else Mon–Fri (logged for operators); and the holiday blocks behind 节后/国庆后.
+
+The rules' tables are process-wide: `use_holidays()` installs them when a Context is made (one
+rules file per process), and clears the caches that depend on them."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import structlog
+
+from config.rules import HolidayYear
 
 log = structlog.get_logger()
 
@@ -48,20 +55,72 @@ class HolidayBlock:
     last: date
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    off: frozenset[date]
+    work: frozenset[date]
+
+
+_tables: dict[int, _Table] = {}  # from the rules file: years chinese-calendar lacks
+_cleared_on_change: list[Callable[[], None]] = []
+
+
+def use_holidays(years: Mapping[int, HolidayYear]) -> None:
+    """Install the rules file's holiday tables (a no-op when they are the ones installed)."""
+    wanted = {y: _Table(frozenset(t.off), frozenset(t.work)) for y, t in years.items()}
+    if wanted == _tables:
+        return
+    _tables.clear()
+    _tables.update(wanted)
+    for clear in _cleared_on_change:
+        clear()
+
+
+def clears_on_change(cached: Callable[[], None]) -> None:
+    """Register a cache_clear() that must run when the holiday tables change."""
+    _cleared_on_change.append(cached)
+
+
 @functools.cache
 def has_official_data(year: int) -> bool:
-    """True when chinese-calendar knows the year; warns once per year when it does not."""
+    """True when chinese-calendar knows the year."""
     try:
         chinese_calendar.is_workday(date(year, 6, 1))
     except NotImplementedError:
-        log.warning("workday_calendar_fallback", year=year, rule="Mon-Fri, no holidays")
         return False
     return True
+
+
+class Source(StrEnum):
+    OFFICIAL = "chinese-calendar"
+    RULES = "rules file"
+    FALLBACK = "weekends only"
+
+
+def calendar_source(year: int) -> Source:
+    if has_official_data(year):
+        return Source.OFFICIAL
+    if year in _tables:
+        return Source.RULES
+    return Source.FALLBACK
+
+
+@functools.cache
+def _warn_fallback(year: int) -> None:
+    # For operators (the service log at INFO); never printed into a chat or the shell.
+    log.info("workday_calendar_fallback", year=year, rule="Mon-Fri, no holidays")
+
+
+_cleared_on_change.append(_warn_fallback.cache_clear)
 
 
 def is_workday(d: date) -> bool:
     if has_official_data(d.year):
         return bool(chinese_calendar.is_workday(d))
+    table = _tables.get(d.year)
+    if table is not None:
+        return d in table.work or (d.weekday() < 5 and d not in table.off)
+    _warn_fallback(d.year)
     return d.weekday() < 5
 
 
@@ -137,7 +196,17 @@ def _fallback_days(year: int) -> dict[date, Festival]:
 def festival_on(d: date) -> Festival | None:
     if has_official_data(d.year):
         return _official_festival(d)
-    return _fallback_days(d.year).get(d)
+    table = _tables.get(d.year)
+    if table is None:
+        return _fallback_days(d.year).get(d)
+    if d not in table.off:
+        return None
+    # A listed day off: the statutory festival it belongs to is the nearest one (same block).
+    near = sorted(
+        ((abs((f - d).days), f) for f in _fallback_days(d.year)),
+        key=lambda pair: pair[0],
+    )
+    return _fallback_days(d.year)[near[0][1]] if near and near[0][0] <= 7 else None
 
 
 def _is_day_off(d: date) -> bool:
@@ -180,3 +249,32 @@ def last_workday_before_holiday(festival: Festival | None, around: date) -> date
     while _is_day_off(d):
         d -= timedelta(days=1)
     return d
+
+
+def shift_to_workday(at: datetime, tz: ZoneInfo) -> datetime:
+    """The same wall-clock time on the next workday if `at` falls on a day off."""
+    local = at.astimezone(tz)
+    if is_workday(local.date()):
+        return at
+    day = next_workday_after(local.date())
+    return datetime.combine(day, local.time(), tz).astimezone(UTC)
+
+
+def add_work_hours(at: datetime, hours: float, tz: ZoneInfo) -> datetime:
+    """`hours` later, counting only the hours of workdays (a day off does not run the clock)."""
+    left = timedelta(hours=hours)
+    cursor = at.astimezone(tz)
+    while True:
+        midnight = datetime.combine(cursor.date() + timedelta(days=1), time(0), tz)
+        if is_workday(cursor.date()):
+            if cursor + left <= midnight:
+                return (cursor + left).astimezone(UTC)
+            left -= midnight - cursor
+        cursor = midnight
+
+
+def add_work_days_at(at: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """The same wall-clock time `days` workdays later."""
+    local = at.astimezone(tz)
+    day = add_workdays(local.date(), days)
+    return datetime.combine(day, local.time(), tz).astimezone(UTC)

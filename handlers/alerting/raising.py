@@ -66,6 +66,7 @@ async def raise_findings(
                     late_since=step.scheduled_at if late else None,
                     rules=ctx.rules,
                     tz=ctx.tz,
+                    now=now,
                 )
                 text = "\n".join(lines)
                 rows.append(
@@ -118,7 +119,7 @@ async def raise_findings(
 def notices_for(
     finding: Finding, level: Level, targets: list[Target], alert_id: int, text: str
 ) -> list[Notice]:
-    title = messages.alert_title(finding.rule, level)
+    title = messages.card_title(finding.rule, level, finding.customer_name)
     lines = tuple(text.split("\n"))
     owner = finding.owner_id
     notices = []
@@ -134,6 +135,9 @@ def notices_for(
                 lines=lines,
                 alert_id=alert_id,
                 snoozable=is_owner and level not in URGENT_LEVELS,
+                customer_id=finding.customer_id,
+                level=level,
+                subject=finding.key_stem,
             )
         )
     return notices

@@ -14,19 +14,19 @@ from config.rules import Rules
 from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
-from handlers.errors import NotFoundForYou, UserError
+from handlers.errors import NotAllowed, UserError
 from handlers.extraction import parse_due
 from handlers.extraction.hits import small_number
 from handlers.numbers import parse_id
-from handlers.permissions import customers_visible_to, is_manager_or_above
+from handlers.permissions import Access, customers_where, is_manager_or_above
 from handlers.quiet import quiet_until
 from handlers.timefmt import format_local
 from storage import audit
 from storage.models import Alert, AlertStatus, Customer
 
 EXAMPLE = "稍后提醒 A12 2小时"
-MAX_SNOOZE_HOURS = 24 * 30  # a month; past that it is not a snooze
-_CODE = re.compile(r"^A?(\S+)$", re.IGNORECASE)
+MAX_SNOOZE_HOURS = 24 * 30  # a month: past it, not a snooze (and no timedelta overflow)
+_CODE = re.compile(r"^A?(\d+)$", re.IGNORECASE)
 _SPAN = re.compile(
     r"^(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3}|半)\s*(?:个)?(?P<half>半)?\s*"
     r"(?P<unit>h|hr|hrs|hours?|小时|钟头|m|min|mins|minutes?|分钟|分|d|days?|天|日)$",
@@ -96,27 +96,34 @@ def _moment(
     return datetime.combine(day, hour, tz).astimezone(UTC), False
 
 
-async def load_alert(cmd: Command, db: AsyncSession, code: str, *, example: str) -> Alert:
-    """An alert by its code (A12), if the sender may see it: it is about them, or their team's."""
+async def load_alert(
+    cmd: Command, db: AsyncSession, code: str, *, example: str, access: Access = Access.SUPERVISE
+) -> Alert:
+    """An alert by its code (A12), if the sender may: it is about them, or (managers) a customer
+    they may read (为什么) or supervise (稍后提醒)."""
     match = _CODE.match(code.strip())
     if match is None:
         raise UserError(f"「{code}」不是预警编号", example=example)
-    alert_id = parse_id(match.group(1))
+    alert_id = parse_id(match.group(1))  # past 32 bits: no such warning, not an overflow
     alert = await db.get(Alert, alert_id) if alert_id is not None else None
-    missing = f"你没有编号为 A{match.group(1)} 的预警"
     if alert is None:
-        raise UserError(missing, example=example)
+        raise UserError(f"没有编号为 A{match.group(1)} 的预警", example=example)
     if alert.user_id == cmd.user.id:
         return alert
     if is_manager_or_above(cmd.user) and alert.customer_id is not None:
         visible = await db.execute(
             select(Customer.id).where(
-                Customer.id == alert.customer_id, customers_visible_to(cmd.user)
+                Customer.id == alert.customer_id, customers_where(cmd.user, access)
             )
         )
         if visible.first() is not None:
             return alert
-    raise NotFoundForYou(missing, example=example)
+    if access == Access.READ:
+        raise NotAllowed(f"预警 A{alert.id} 说的是别人负责的客户，你看不到它。发「我的」看你的客户")
+    raise NotAllowed(
+        f"预警 A{alert.id} 不是发给你的，只有负责的同事（或其主管）能推迟它。"
+        f"可以发「为什么 A{alert.id}」看看原因"
+    )
 
 
 async def snooze_alert(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:

@@ -38,11 +38,14 @@ def _customer_line(ex: Extraction) -> str:
     name, confidence = ex.customer.value.name, ex.customer.confidence
     if confidence >= 1:
         return f"客户：{name}"
-    line = f"客户：{name}（匹配度 {confidence:.2f}）"
+    # A name we recognised by its likeness, not its spelling: say so in words, not a score.
     others = [c.name for c in ex.customer_candidates if c.id != ex.customer.value.id]
     if confidence < ASK_BELOW:
-        line += f"，是这位吗？也可能是「{'」「'.join(others)}」" if others else "，是这位吗？"
-    return line
+        line = f"客户：{name}"
+        return line + (
+            f"，是这位吗？也可能是「{'」「'.join(others)}」" if others else "，是这位吗？"
+        )
+    return f"客户：{name}（按相近的名称认出）"
 
 
 def format_log(ex: Extraction, tz: ZoneInfo, *, now: datetime | None = None) -> list[str]:

@@ -41,7 +41,7 @@ async def find_commitments_due(db: AsyncSession, ctx: Context, *, now: datetime)
             due, clock = (
                 {Level.OVERDUE: due_at},
                 (
-                    f"承诺 {format_local(due_at, ctx.tz)} 截止，已逾期 "
+                    f"，{format_local(due_at, ctx.tz)} 到期，已经过了 "
                     f"{format_span((now - due_at).total_seconds())}"
                 ),
             )
@@ -49,7 +49,7 @@ async def find_commitments_due(db: AsyncSession, ctx: Context, *, now: datetime)
             due, clock = (
                 {Level.NOTICE: due_at - warn},
                 (
-                    f"承诺 {format_local(due_at, ctx.tz)} 截止，还剩 "
+                    f"，{format_local(due_at, ctx.tz)} 到期，还剩 "
                     f"{format_span((due_at - now).total_seconds())}"
                 ),
             )
@@ -63,9 +63,9 @@ async def find_commitments_due(db: AsyncSession, ctx: Context, *, now: datetime)
                 customer_name=name,
                 owner_id=commitment.owner_id,
                 due=due,
-                title=f"{commitment.code} {name}：{commitment.what}",
+                title=f"{name}：承诺「{commitment.what}」",
                 clock=clock,
-                evidence=f"依据：{commitment.evidence or '未登记'}",
+                evidence=f"依据：{commitment.evidence}" if commitment.evidence else "",
                 remedy=f"兑现 {commitment.code}",
             )
         )

@@ -48,13 +48,12 @@ async def find_untouched_leads(db: AsyncSession, ctx: Context, *, now: datetime)
                 customer_name=row.name,
                 owner_id=row.owner_id,
                 due={Level.YELLOW: row.stage_entered_at + timedelta(hours=hours)},
-                title=row.name,
+                title=f"新线索「{row.name}」",
                 clock=(
-                    f"新线索 {format_local(row.stage_entered_at, ctx.tz)} 创建，"
-                    f"已 {waited_h} 小时没有跟进 > 时限 {hours} 小时"
+                    f"{format_local(row.stage_entered_at, ctx.tz)} 建的，已经 {waited_h} 小时"
+                    f"没有跟进（要求 {hours} 小时内首次跟进）"
                 ),
-                evidence="最近证据：无跟进记录",
-                remedy=f"跟进 {row.name} <内容>",
+                remedy=f"跟进 {row.name} …",
             )
         )
     return findings

@@ -47,7 +47,7 @@ async def find_low_health(
                 owner_id=customer.owner_id,
                 due={Level.DIRECTOR: now},
                 title=customer.name,
-                clock=f"健康分 {customer.health_score} < {threshold}",
+                clock=f"的健康分降到了 {customer.health_score}（低于 {threshold} 要请总监关注）",
                 evidence=await _last_outcome(db, customer.id, ctx),
             )
         )

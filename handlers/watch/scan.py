@@ -88,11 +88,16 @@ async def _wake(
                 target=Target(RecipientKind.USER, owner.id, owner.name),
                 urgent=False,
                 mention=(),
-                title=f"稍后提醒到期·{messages.alert_title(alert.rule, alert.level)}",
-                lines=tuple(alert.message.split("\n")),
+                title=messages.card_title(
+                    alert.rule, alert.level, names.get(alert.customer_id or 0, "")
+                ),
+                lines=("⏰ 稍后提醒到了：", *alert.message.split("\n")),
                 alert_id=alert.id,
-                snoozable=True,
+                snoozable=False,  # a warning is put off once
                 key=f"wake:{alert.snoozed_until:%Y%m%dT%H%M%S}",
+                customer_id=alert.customer_id,
+                level=alert.level,
+                subject=f"{alert.rule}:{alert.subject_type}:{alert.subject_id}",
             )
         )
     return raised, notices

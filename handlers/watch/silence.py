@@ -55,8 +55,8 @@ async def find_silent_steps(db: AsyncSession, ctx: Context, *, now: datetime) ->
                 commitment.customer_id,
                 name,
                 commitment.owner_id,
-                f"{commitment.code} {name}：{commitment.what}",
-                f"兑现 {commitment.code} / 跟进 {name} <内容>",
+                f"{name}：承诺「{commitment.what}」",
+                f"兑现 {commitment.code}」或「跟进 {name} …",
                 ctx,
                 now=now,
             )
@@ -90,8 +90,8 @@ async def find_silent_steps(db: AsyncSession, ctx: Context, *, now: datetime) ->
                 task.customer_id,
                 name,
                 task.assignee_id,
-                f"#{task.id} {task.title}（{name}）",
-                f"完成 {task.id} <说明>",
+                f"{name}：任务卡 #{task.id}「{task.title}」",
+                f"完成 {task.id} 做了什么",
                 ctx,
                 now=now,
             )
@@ -124,8 +124,8 @@ def _finding(
         owner_id=owner_id,
         due={Level.NOTICE: last + timedelta(hours=hours)},
         title=title,
-        clock=f"{quiet_h} 小时没有进展 > {hours} 小时",
-        evidence=f"最近活动：{format_local(last, ctx.tz)}",
+        clock=f"已经 {quiet_h} 小时没有动静（要求 {hours} 小时内有进展）",
+        evidence=f"上次动静：{format_local(last, ctx.tz)}",
         remedy=remedy,
     )
 

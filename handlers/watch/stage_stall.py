@@ -14,6 +14,7 @@ from sqlalchemy import func as sql_func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.rules import Rules, Stage
+from handlers import wording
 from handlers.alerting import alerts
 from handlers.alerting.findings import Finding, Level, Rule, Subject
 from handlers.context import Context
@@ -24,7 +25,6 @@ from handlers.stall_clock import (
     elapsed,
     start_cutoff,
 )
-from handlers.timefmt import format_local
 from storage.base import UTCDateTime
 from storage.models import Alert, Customer, Followup
 
@@ -140,12 +140,11 @@ def _finding(
         if at <= now:
             due[level] = at
     days = elapsed(start, now, business=stage.business_days, tz=ctx.tz, counter=counter)
-    unit = "个工作日" if stage.business_days else "天"
-    clock = f"阶段「{stage.name}」停留 {days} {unit} > 阈值 {threshold}"
-    if Level.RED in due:
-        clock += f" + 宽限 {ctx.rules.escalation.grace_days}"
+    per = wording.unit(stage.business_days)
+    since = ""
     if row.next_step_due_at is not None and row.next_step_due_at == start:
-        clock += f"（计划的下一步 {format_local(start, ctx.tz)} 到期未见进展，重新计时）"
+        since = f"计划的下一步 {wording.day(start, ctx.tz)} 到期后，"
+    clock = f"在「{stage.name}」{since}已经 {days} {per}没有新进展（要求 {threshold} {per}内推进）"
     return Finding(
         rule=Rule.STAGE_STALL,
         subject_type=Subject.CUSTOMER,
@@ -158,24 +157,22 @@ def _finding(
         title=row.name,
         clock=clock,
         evidence=evidence_line(row, ctx),
-        remedy=f"跟进 {row.name} <内容>",
+        remedy=f"跟进 {row.name} …",
         laddered=True,
     )
 
 
 def evidence_line(row: Any, ctx: Context) -> str:
-    """The last evidence event: a follow-up (quoted), entering the stage, or another record."""
+    """The last thing that happened: a follow-up (quoted), entering the stage, another record."""
     at = row.last_evidence_at
     if at is None:
-        return f"最近证据：无（{format_local(row.stage_entered_at, ctx.tz)} 进入阶段后没有跟进）"
-    when = format_local(at, ctx.tz)
+        return f"{wording.day(row.stage_entered_at, ctx.tz)}进入「{row.stage}」以来还没有跟进"
+    when = wording.day(at, ctx.tz)
     if row.note_at is not None and row.note_at == at:
-        note = (row.note or "").replace("\n", " ")
-        short = note[:NOTE_CHARS] + ("…" if len(note) > NOTE_CHARS else "")
-        return f"最近证据：{when} 跟进「{short}」"
+        return f"上次跟进：{when}{wording.quote(row.note or '', NOTE_CHARS)}"
     if at == row.stage_entered_at:
-        return f"最近证据：{when} 进入阶段「{row.stage}」"
-    return f"最近证据：{when}（任务完成、承诺兑现或签约回款记录）"
+        return f"{when}进入「{row.stage}」以来还没有跟进"
+    return f"上次进展：{when}（完成任务、兑现承诺或签约回款）"
 
 
 async def resolve_stalls(db: AsyncSession, ctx: Context, *, now: datetime) -> list[int]:

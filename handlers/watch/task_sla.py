@@ -79,13 +79,15 @@ async def _find(db: AsyncSession, ctx: Context, *, now: datetime, rule: Rule) ->
                 customer_name=name,
                 owner_id=task.assignee_id,
                 due=due,
-                title=f"#{task.id} {task.title}（{name}）",
+                title=f"{name}：任务卡 #{task.id}「{task.title}」",
                 clock=(
-                    f"应于 {format_local(at, ctx.tz)} 前{verb}，已超时 "
+                    f"应在 {format_local(at, ctx.tz)} 前{verb}，已经晚了 "
                     f"{format_span((now - at).total_seconds())}"
                 ),
                 evidence=_progress(task, ctx),
-                remedy=f"接受 {task.id}" if rule == Rule.TASK_ACCEPT else f"完成 {task.id} <说明>",
+                remedy=f"接受 {task.id}"
+                if rule == Rule.TASK_ACCEPT
+                else f"完成 {task.id} 做了什么",
                 laddered=True,
             )
         )
@@ -94,10 +96,10 @@ async def _find(db: AsyncSession, ctx: Context, *, now: datetime, rule: Rule) ->
 
 def _progress(task: Task, ctx: Context) -> str:
     if task.accepted_at is not None:
-        return f"最近进展：{format_local(task.accepted_at, ctx.tz)} 已接受，尚未完成"
+        return f"{format_local(task.accepted_at, ctx.tz)} 接受了，还没有完成"
     if task.pushed_at is not None:
-        return f"最近进展：{format_local(task.pushed_at, ctx.tz)} 推送，尚未接受"
-    return "最近进展：无"
+        return f"{format_local(task.pushed_at, ctx.tz)} 发出，还没有接受"
+    return ""
 
 
 async def resolve_settled_tasks(db: AsyncSession, ctx: Context, *, now: datetime) -> list[int]:

@@ -15,6 +15,7 @@ from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import UserError
 from handlers.lookup import find_customer
+from handlers.permissions import Access
 from handlers.timefmt import format_local
 from storage.models import (
     Alert,
@@ -47,11 +48,13 @@ async def explain(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing
     if not target:
         raise UserError("请写上预警编号", example=EXAMPLE)
     if (target[0] in "Aa" and target[1:].isdigit()) or target.isdigit():
-        alert = await load_alert(cmd, db, target, example=EXAMPLE)
+        alert = await load_alert(cmd, db, target, example=EXAMPLE, access=Access.READ)
         lines = await _alert_lines(db, alert, ctx.tz)
         customer_id = alert.customer_id
     else:
-        customer = await find_customer(db, target, user=cmd.user, example=EXAMPLE)
+        customer = await find_customer(
+            db, target, user=cmd.user, example=EXAMPLE, access=Access.READ
+        )
         lines, customer_id = [], customer.id
     if customer_id is not None:
         customer = await db.get_one(Customer, customer_id)

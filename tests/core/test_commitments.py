@@ -73,7 +73,7 @@ async def test_a_commitment_with_only_a_customer_is_refused(team: SeededTeam) ->
 
 async def test_a_commitment_to_an_unknown_customer_is_refused(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "承诺 火星科技 发正式报价 下周三17:00")
-    assert "你能查看的客户里没有「火星科技」" in answer
+    assert "没找到客户「火星科技」" in answer
     assert "请这样写" in answer
 
 
@@ -130,16 +130,21 @@ async def test_keeping_someone_elses_commitment_is_refused_and_audited(team: See
     await team.talk("李娜", "承诺 宏达 寄样品 周五")
     answer = await team.talk("王磊", "兑现 C-20260305-001")
     [commitment] = await commitments_of(team)
-    assert "你没有编号为" in answer
+    assert "不是你的" in answer
     assert commitment.status == CommitmentStatus.OPEN
     denied = AuditEntry.action == "denied", AuditEntry.actor_id == team.users["王磊"]
     assert await team.count(AuditEntry, *denied) == 1
 
 
-async def test_the_manager_may_close_a_commitment_of_the_team(team: SeededTeam) -> None:
+async def test_nobody_keeps_a_commitment_on_the_reps_behalf(team: SeededTeam) -> None:
     await team.talk("李娜", "承诺 宏达 寄样品 周五")
-    answer = await team.talk("陈静", "兑现 C-20260305-001")
-    assert "已兑现" in answer
+    for boss in ("陈静", "赵强", "周敏"):  # own manager, director, another team's manager
+        answer = await team.talk(boss, "兑现 C-20260305-001")
+        assert "只能由负责的销售本人操作" in answer, boss
+    async with team.sessions() as db:
+        commitment = (await db.execute(select(Commitment))).scalar_one()
+    assert commitment.status == "open"
+    assert "已兑现" in await team.talk("李娜", "兑现 C-20260305-001")
 
 
 async def test_my_commitments_lists_the_open_ones_soonest_first(team: SeededTeam) -> None:

@@ -84,7 +84,7 @@ async def test_a_correction_without_any_followup_says_so(team: SeededTeam) -> No
 async def test_moving_a_followup_to_someone_elses_customer_is_refused(team: SeededTeam) -> None:
     await team.talk("王磊", NOTE)
     answer = await team.talk("王磊", "改 客户 宏达")
-    assert "你能查看的客户里没有" in answer
+    assert "不是你负责的客户" in answer
     assert (await latest_followup(team)).customer_id == team.customers["杭州启明科技有限公司"]
 
 

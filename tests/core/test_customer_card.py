@@ -86,7 +86,7 @@ async def test_a_manager_sees_the_owners_name(team: SeededTeam) -> None:
 
 async def test_another_reps_customer_is_refused(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "客户 宏达建材")
-    assert "你能查看的客户里没有「宏达建材」" in answer
+    assert "不是你负责的客户" in answer
 
 
 async def test_a_note_that_starts_with_kehu_is_still_a_note(team: SeededTeam) -> None:

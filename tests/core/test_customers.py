@@ -135,7 +135,7 @@ async def test_mine_turns_yellow_then_red_with_the_clock(team: SeededTeam) -> No
     assert lines[0] == "我的客户（2）：🔴1 🟡1 🟢0"
     assert lines[1].startswith("🔴 苏州瑞康药业有限公司")
     assert lines[2].startswith("🟡 杭州启明科技有限公司")
-    assert "停留 8 天，阈值 7" in lines[2]
+    assert lines[2].endswith("在「线索」8 天没有新进展（要求 7 天内推进）")
 
 
 async def test_a_followup_restarts_the_stall_clock(team: SeededTeam) -> None:
@@ -149,6 +149,20 @@ async def test_the_manager_sees_the_teams_customers_in_mine(team: SeededTeam) ->
     answer = await team.talk("陈静", "我的")
     assert answer.splitlines()[0].startswith("我和团队的客户（4）")
     assert "南方电子" not in answer
+    # every line names its owner: a manager's list is not a list of ownerless customers
+    shown = {line.split("｜")[0][2:]: line.split("｜")[1] for line in answer.splitlines()[1:]}
+    assert shown == {
+        "杭州启明科技有限公司": "王磊",
+        "苏州瑞康药业有限公司": "王磊",
+        "佛山宏达建材": "李娜",
+        "宁波海川物流有限公司": "李娜",
+    }
+
+
+async def test_a_rep_sees_no_owner_column_in_mine(team: SeededTeam) -> None:
+    answer = await team.talk("王磊", "我的")
+    assert answer.splitlines()[0].startswith("我的客户（2）")
+    assert "王磊" not in answer
 
 
 async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTeam) -> None:
@@ -158,8 +172,8 @@ async def test_a_stage_counted_in_working_days_skips_the_weekends(team: SeededTe
     team.clock.advance(days=1)
     a_day_later = await team.talk("李娜", "我的")
     assert (
-        "🟢 宁波海川物流有限公司｜B级｜健康分 80｜阶段「方案」停留 10 个工作日，阈值 10"
-        in on_the_day
+        "🟢 宁波海川物流有限公司｜B级｜健康分 80｜在「方案」10 个工作日没有新进展"
+        "（要求 10 个工作日内推进）" in on_the_day
     )
     assert "🟡 宁波海川物流有限公司" in a_day_later
 

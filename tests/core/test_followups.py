@@ -73,7 +73,7 @@ async def test_a_dated_next_step_is_remembered_on_the_customer(team: SeededTeam)
 
 async def test_an_unknown_customer_is_refused_with_an_example(team: SeededTeam) -> None:
     answer = await team.talk("王磊", "跟进 火星科技 电话沟通了需求")
-    assert "你能查看的客户里没有「火星科技」" in answer
+    assert "没找到客户「火星科技」" in answer
     assert "请这样写：跟进 " in answer
     assert await followups_of(team) == []
 

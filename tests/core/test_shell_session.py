@@ -145,7 +145,7 @@ def test_the_chat_shows_each_answer(session: tuple[Path, str, str]) -> None:
 
 def test_another_reps_customer_is_refused_in_the_shell(session: tuple[Path, str, str]) -> None:
     _, first, _ = session
-    assert "你能查看的客户里没有「宏达建材」" in first
+    assert "客户「宏达建材」不是你负责的客户" in first
 
 
 def test_nonsense_gets_a_helpful_answer_in_the_shell(session: tuple[Path, str, str]) -> None:

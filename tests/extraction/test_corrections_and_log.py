@@ -57,12 +57,12 @@ def test_a_match_by_sound_shows_its_confidence(
     now: datetime, tz: ZoneInfo, customers: list[CustomerRef]
 ) -> None:
     ex = extract_note("红搭建彩下周一再联系", now=now, tz=tz, customers=customers)
-    assert format_log(ex, tz)[0] == "客户：佛山宏达建材（匹配度 0.93）"
+    assert format_log(ex, tz)[0] == "客户：佛山宏达建材（按相近的名称认出）"
 
 
 def test_a_doubtful_match_asks(now: datetime, tz: ZoneInfo, customers: list[CustomerRef]) -> None:
     ex = extract_note("最康说月底前走完审批", now=now, tz=tz, customers=customers)
-    assert format_log(ex, tz)[0] == "客户：苏州瑞康药业（匹配度 0.84），是这位吗？"
+    assert format_log(ex, tz)[0] == "客户：苏州瑞康药业，是这位吗？"
 
 
 def test_an_unknown_customer_says_how_to_set_it(

@@ -64,6 +64,7 @@ async def test_everything_configured_and_reachable_is_all_ok_and_exits_0(
         "configuration",
         "rules",
         "timezone",
+        "holidays",
         "database",
         "wecom callback",
         "wecom credentials",

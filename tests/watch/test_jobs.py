@@ -49,7 +49,7 @@ async def test_watch_job_prints_one_line_per_alert_and_the_count(world: World) -
         "王磊 | stage_stall | 杭州启明01科技有限公司 | yellow | A2",
         "raised 2",
     ]
-    assert len(queue.pushes) == 1  # two non-urgent warnings to one rep: one message
+    assert len(queue.pushes) == 2  # two customers: a card each, with its buttons
 
 
 async def test_running_again_at_the_same_time_raises_nothing(world: World) -> None:

@@ -15,7 +15,8 @@ async def test_lead_untouched_for_24_hours_warns_its_owner_once(world: World) ->
     assert (early.raised, again.raised) == ([], [])
     assert lines(warned) == ["王磊 | lead_untouched | 杭州启明科技有限公司 | yellow | A1"]
     text = "\n".join(warned.pushes[0].message.lines)  # type: ignore[union-attr]
-    assert "已 24 小时没有跟进 > 时限 24 小时" in text
+    assert "新线索「杭州启明科技有限公司」3月5日(周四) 18:30 建的，已经 24 小时没有跟进" in text
+    assert "（要求 24 小时内首次跟进）" in text
 
 
 async def test_a_lead_followed_up_in_time_is_never_warned(world: World) -> None:
@@ -79,7 +80,8 @@ async def test_overdue_commitment_goes_at_once_to_the_owner_and_the_manager_grou
         "杭州启明科技有限公司",
         "发正式报价",
         "依据：3月5日会议纪要",
-        "负责人：王磊",
+        "（王磊负责）",
+        "王磊回复「兑现 C-20260305-001」即可解除。",
     ):
         assert part in text
     assert group.mention_user_ids == (world.users["王磊"],)

@@ -34,6 +34,7 @@ async def test_night_scan_holds_the_yellow_list_until_morning_and_sends_overdue_
     world: World,
 ) -> None:
     await world.customer("杭州启明科技有限公司", stage="意向", entered=local(2026, 3, 2, 10))
+    await world.customer("苏州瑞康药业有限公司", stage="意向", entered=local(2026, 3, 2, 10))
     await world.commitment(
         "杭州启明科技有限公司",
         "C-20260305-001",
@@ -53,11 +54,15 @@ async def test_night_scan_holds_the_yellow_list_until_morning_and_sends_overdue_
     async with world.sessions() as db:
         rows = (await db.execute(select(OutboxItem).order_by(OutboxItem.id))).scalars().all()
     when = {(row.target, row.payload["title"]): row.next_attempt_at for row in rows}
-    assert lines[-1] == "raised 2"
+    assert lines[-1] == "raised 3"
+    # one card per customer for 王磊: the overdue promise (worst) goes now, and says the rest
+    title = "杭州启明科技有限公司·承诺到期·已逾期"
     assert when == {
-        ("王磊", "承诺到期·已逾期"): local(2026, 3, 10, 22, 30),
-        ("华东一组", "承诺到期·已逾期"): local(2026, 3, 10, 22, 30),
-        ("王磊", "客户停滞·预警"): local(2026, 3, 11, 8, 30),
+        ("王磊", title): local(2026, 3, 10, 22, 30),
+        ("华东一组", title): local(2026, 3, 10, 22, 30),
+        ("王磊", "苏州瑞康药业有限公司·客户停滞·预警"): local(2026, 3, 11, 8, 30),
     }
+    mine = next(row for row in rows if row.target == "王磊")
+    assert "另有 1 条提醒，见「为什么 A3」。" in mine.payload["lines"]
     group = next(row for row in rows if row.target == "华东一组")
     assert group.payload["mention"] == ["王磊"]

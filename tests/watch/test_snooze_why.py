@@ -65,8 +65,8 @@ async def test_why_explains_the_rule_the_clock_the_evidence_and_the_timeline(
     reply = await world.talk("王磊", "为什么 A1")
     for part in (
         "预警 A1｜客户停滞·预警｜未处理",
-        "阶段「意向」停留 8 天 > 阈值 7",
-        "最近证据：3月2日(周一) 15:00 跟进「初次拜访，了解预算」",
+        "🟡杭州启明科技有限公司在「意向」已经 8 天没有新进展（要求 7 天内推进）。",
+        "上次跟进：3月2日(周一)「初次拜访，了解预算」。",
         "「杭州启明科技有限公司」时间线",
         "3月2日(周一) 15:00 跟进：初次拜访，了解预算",
         "3月10日(周二) 15:15 预警 A1 客户停滞·预警",
@@ -80,12 +80,16 @@ async def test_the_manager_sees_the_snooze_and_another_rep_sees_nothing(world: W
     manager = await world.talk("陈静", "why A1")
     other = await world.talk("张伟", "为什么 A1")
     assert "稍后提醒：王磊 将预警 A1 推迟至 3月11日(周三) 09:00" in manager
-    assert "你没有编号为" in other
+    assert "预警 A1 说的是别人负责的客户，你看不到它" in other
+    # a manager of another team reads it (managers read every team) but may not put it off
+    assert "「杭州启明科技有限公司」时间线" in await world.talk("周敏", "为什么 A1")
+    assert "只有负责的同事（或其主管）能推迟它" in await world.talk("周敏", "稍后提醒 A1 2小时")
 
 
 async def test_yellow_warnings_are_not_urgent_and_overdue_promises_are(world: World) -> None:
     # Quiet hours are applied when the lead's delivery queues a push; the scan sets urgency.
     await world.customer("杭州启明科技有限公司", stage="意向", entered=local(2026, 3, 2, 10))
+    await world.customer("苏州瑞康药业有限公司", stage="意向", entered=local(2026, 3, 2, 10))
     await world.commitment(
         "杭州启明科技有限公司",
         "C-20260305-001",
@@ -96,9 +100,9 @@ async def test_yellow_warnings_are_not_urgent_and_overdue_promises_are(world: Wo
     night = await world.watch(local(2026, 3, 10, 22, 30))  # quiet hours
     shown = sorted((p.message.title, p.kind, p.urgent) for p in night.pushes)  # type: ignore[union-attr]
     assert shown == [
-        ("客户停滞·预警", "user", False),
-        ("承诺到期·已逾期", "team", True),
-        ("承诺到期·已逾期", "user", True),
+        ("杭州启明科技有限公司·承诺到期·已逾期", "team", True),
+        ("杭州启明科技有限公司·承诺到期·已逾期", "user", True),
+        ("苏州瑞康药业有限公司·客户停滞·预警", "user", False),
     ]
 
 

@@ -21,7 +21,7 @@ async def test_delivery_creates_the_satisfaction_visit_seven_days_later(world: W
         "satisfaction_visit",
         local(2026, 3, 12, 9),
         local(2026, 3, 13, 9),
-        local(2026, 3, 15, 9),
+        local(2026, 3, 17, 9),  # three workdays: Fri 13th, Mon 16th, Tue 17th (not Sunday)
     )
     assert task.checklist == ["电话或上门回访关键用户", "记录满意度评分", "收集问题并登记跟进"]
 
@@ -30,10 +30,11 @@ async def test_signing_creates_the_usage_check_and_the_renewal_talk(world: World
     await _lead(world)
     reply = await world.talk("王磊", "签约 杭州启明科技有限公司 到期 2027-03-31 账期 60")
     tasks = {t.template_key: t for t in await world.tasks()}
-    # Payment term: signed 3-5 + 60 days = 5-4; five days before: 4-29. Renewal: 3-31 − 45 = 2-14.
+    # Payment term: signed 3-5 + 60 days = 5-4; five days before: 4-29. Renewal: 3-31 − 45 = 2-14,
+    # a Sunday: the card goes out on Monday 2-15, and its 10 days are workdays.
     assert tasks["usage_check"].push_at == local(2026, 4, 29, 9)
-    assert tasks["renewal_talk"].push_at == local(2027, 2, 14, 9)
-    assert tasks["renewal_talk"].due_at == local(2027, 2, 24, 9)  # done SLA 10 days
+    assert tasks["renewal_talk"].push_at == local(2027, 2, 15, 9)
+    assert tasks["renewal_talk"].due_at == local(2027, 3, 1, 9)
     assert "合同到期前续约沟通" in reply
     assert "账期结束前使用情况检查" in reply
 
@@ -93,7 +94,7 @@ async def test_after_downtime_the_card_still_goes_out_marked_late(world: World) 
     assert lines(result) == [
         "王磊 | sop:satisfaction_visit | 杭州启明科技有限公司 | pushed | #1 | late"
     ]
-    assert "（补发：原定 3月12日(周四) 09:00）" in result.pushes[0].message.lines  # type: ignore[union-attr]
+    assert "这张任务卡原定 3月12日(周四) 09:00 发出。" in result.pushes[0].message.lines  # type: ignore[union-attr]
 
 
 async def test_an_unfinished_task_is_missed_a_week_past_due_and_costs_health(world: World) -> None:
@@ -128,7 +129,7 @@ async def test_health_under_60_escalates_the_customer_to_the_director(world: Wor
     escalation = second.pushes[-1]
     assert (escalation.recipient_id, escalation.urgent) == (world.users["赵强"], True)
     (alert,) = await world.alerts(Alert.rule == "health_low")
-    assert "健康分 50 < 60" in alert.message
+    assert "杭州启明科技有限公司（王磊负责）的健康分降到了 50（低于 60" in alert.message
 
 
 async def test_a_recovered_health_score_resolves_the_escalation(world: World) -> None:

@@ -25,7 +25,11 @@ async def test_customer_past_its_stage_threshold_turns_yellow_and_warns_the_owne
         False,
     )
     assert isinstance(push.message, Card)
-    assert "阶段「意向」停留 8 天 > 阈值 7" in push.message.lines
+    assert push.message.lines[0] == (
+        "🟡杭州启明科技有限公司在「意向」已经 8 天没有新进展（要求 7 天内推进）。"
+    )
+    assert "回复「跟进 杭州启明科技有限公司 …」即可解除。" in push.message.lines
+    assert [b.label for b in push.message.buttons] == ["处理", "稍后提醒", "为什么"]
 
 
 async def test_a_second_scan_at_the_same_time_raises_nothing(world: World) -> None:
@@ -46,7 +50,7 @@ async def test_stall_escalates_with_a_last_chance_then_red_next_morning_then_dir
     red = await world.watch(local(2026, 3, 14, 9, 0))
     director = await world.watch(local(2026, 3, 18, 10, 15))  # 16 days > 7 + 3 + 5
     assert lines(last_chance) == ["王磊 | stage_stall | 杭州启明科技有限公司 | last_chance | A2"]
-    assert "明早 9:00 将上报主管" in "".join(last_chance.pushes[0].message.lines)  # type: ignore[union-attr]
+    assert "明早 9:00 前还没有进展，就会告诉主管。" in last_chance.pushes[0].message.lines  # type: ignore[union-attr]
     assert waiting.raised == []
     assert lines(red) == ["华东一组群 | stage_stall | 杭州启明科技有限公司 | red | A3"]
     team_push = red.pushes[0]
@@ -90,7 +94,9 @@ async def test_business_day_stage_skips_the_national_day_week_and_counts_the_mak
     assert (await world.watch(local(2026, 10, 15, 23, 45))).raised == []
     result = await world.watch(local(2026, 10, 16, 0, 15))
     assert lines(result) == ["王磊 | stage_stall | 宁波海川物流有限公司 | yellow | A1"]
-    assert "阶段「方案」停留 11 个工作日 > 阈值 10" in result.pushes[0].message.lines  # type: ignore[union-attr]
+    assert result.pushes[0].message.lines[0] == (  # type: ignore[union-attr]
+        "🟡宁波海川物流有限公司在「方案」已经 11 个工作日没有新进展（要求 10 个工作日内推进）。"
+    )
 
 
 async def test_business_days_run_into_a_year_without_holiday_data_on_weekdays_only(
@@ -119,7 +125,7 @@ async def test_future_next_step_suspends_the_stall_and_it_re_arms_when_the_step_
     assert suspended.raised == []
     assert lines(armed) == ["王磊 | stage_stall | 苏州瑞康药业有限公司 | yellow | A1"]
     text = "\n".join(armed.pushes[0].message.lines)  # type: ignore[union-attr]
-    assert "到期未见进展，重新计时" in text
+    assert "计划的下一步 3月16日(周一) 到期后，已经 8 天没有新进展" in text
 
 
 async def test_after_downtime_the_scan_catches_up_late_and_still_gives_the_last_chance_first(
@@ -132,14 +138,18 @@ async def test_after_downtime_the_scan_catches_up_late_and_still_gives_the_last_
         "王磊 | stage_stall | 杭州启明科技有限公司 | yellow | A1 | late",
         "王磊 | stage_stall | 杭州启明科技有限公司 | last_chance | A2 | late",
     ]
-    assert "补发" in "\n".join(back.pushes[0].message.lines)  # type: ignore[union-attr]
+    # yellow and last chance for one customer: one message, the worst, saying when it was due
+    (push,) = back.pushes
+    assert push.message.title == "杭州启明科技有限公司·客户停滞·最后提醒"  # type: ignore[union-attr]
+    assert "这条提醒原定 3月13日(周五) 10:00 发出。" in push.message.lines  # type: ignore[union-attr]
+    assert "另有 1 条提醒，见「为什么 A2」。" in push.message.lines  # type: ignore[union-attr]
     assert lines(next_morning) == [
         "华东一组群 | stage_stall | 杭州启明科技有限公司 | red | A3",
         "赵强 | stage_stall | 杭州启明科技有限公司 | director | A4 | late",
     ]
 
 
-async def test_five_stalls_for_one_rep_are_one_message_and_escalations_go_one_by_one(
+async def test_five_stalls_for_one_rep_are_a_card_each_and_escalations_go_one_by_one(
     world: World,
 ) -> None:
     names = [
@@ -153,13 +163,10 @@ async def test_five_stalls_for_one_rep_are_one_message_and_escalations_go_one_by
         await world.customer(name, stage="意向", entered=local(2026, 3, 2, 10))
     yellow = await world.watch(local(2026, 3, 10, 10, 15))
     assert len(yellow.raised) == 5
-    (push,) = yellow.pushes
-    assert (push.recipient_id, push.urgent, push.message.title) == (  # type: ignore[union-attr]
-        world.users["王磊"],
-        False,
-        "5 条预警",
-    )
-    assert all(any(name in line for line in push.message.lines) for name in names)  # type: ignore[union-attr]
+    assert [(p.recipient_id, p.urgent) for p in yellow.pushes] == [(world.users["王磊"], False)] * 5
+    titles = sorted(p.message.title for p in yellow.pushes)  # type: ignore[union-attr]
+    assert titles == sorted(f"{name}·客户停滞·预警" for name in names)
+    assert all(len(p.message.buttons) == 3 for p in yellow.pushes)  # type: ignore[union-attr]
     await world.watch(local(2026, 3, 13, 10, 15))
     red = await world.watch(local(2026, 3, 14, 9))
     assert len(red.pushes) == 5
@@ -201,3 +208,16 @@ async def test_terminal_stages_never_stall_and_a_move_to_one_resolves_the_warnin
     result = await world.watch(local(2026, 3, 11, 9))
     statuses = [a.status for a in await world.alerts()]
     assert (result.raised, statuses) == ([], [AlertStatus.RESOLVED])
+
+
+async def test_six_stalls_for_one_rep_are_four_cards_and_a_list(world: World) -> None:
+    names = [f"杭州启明{n:02d}科技有限公司" for n in range(6)]
+    for name in names:
+        await world.customer(name, stage="意向", entered=local(2026, 3, 2, 10))
+    yellow = await world.watch(local(2026, 3, 10, 10, 15))
+    cards = [p for p in yellow.pushes if isinstance(p.message, Card)]
+    [listed] = [p for p in yellow.pushes if not isinstance(p.message, Card)]
+    assert len(cards) == 4
+    text = listed.message.text  # type: ignore[union-attr]
+    assert text.startswith("还有 2 个客户需要处理：")
+    assert sum(name in text for name in names) == 2

@@ -72,7 +72,7 @@ async def test_done_after_the_due_time_costs_health(world: World) -> None:
 async def test_another_rep_cannot_accept_my_task(world: World) -> None:
     task_id = await _pushed_task(world)
     reply = await world.talk("李娜", f"接受 {task_id}")
-    assert "你没有编号为" in reply
+    assert "不是你的" in reply
     assert (await world.get(Task, task_id)).status == TaskStatus.PUSHED
 
 
