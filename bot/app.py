@@ -91,6 +91,10 @@ def _workers_ctx(
         wakes = {"inbox": runtime.inbox_wake, "outbox": runtime.outbox_wake}
         wakes |= {name: runtime.voice_wake for name in steps if name.startswith("voice-")}
         idle = {"metrics": METRICS_EVERY_S}
+        try:  # a restart takes back at once what this instance held when it died
+            await runtime.inbox_worker.reclaim_own()
+        except Exception:
+            log.warning("inbox_reclaim_failed", exc_info=True)
         app[WORKER_TASKS] = [
             asyncio.create_task(
                 supervise(name, step, stop, wakes.get(name), idle.get(name, 0.5)), name=name

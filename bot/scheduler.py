@@ -81,6 +81,14 @@ class JobScheduler:
             misfire_grace_time=6 * 3600,
             **defaults,
         )
+        self.scheduler.add_job(  # daily, at night in the company's timezone
+            self.run,
+            CronTrigger(hour=3, minute=30, timezone=tz),
+            args=["purge"],
+            id="purge",
+            misfire_grace_time=12 * 3600,
+            **defaults,
+        )
         self.scheduler.add_job(
             self.run,
             CronTrigger(hour=PURGE_AT.hour, minute=PURGE_AT.minute, timezone=tz),

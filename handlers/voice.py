@@ -14,6 +14,7 @@ from handlers.context import Context
 from handlers.errors import UserError
 from handlers.followups import LOW_CONFIDENCE, extract_for, record_note
 from handlers.lookup import visible_candidates
+from handlers.numbers import parse_id, parse_int
 from handlers.voice_repair import repair_voice_text, repairs_record
 from storage.models import Followup, User
 from storage.voice_recordings import keep_recording
@@ -106,9 +107,10 @@ async def log_voice_note(
 async def confirm_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """确认 <跟进编号>: the rep confirms the structured log of a voice note."""
     arg = cmd.rest.strip()
-    if not arg.isdigit():
-        raise UserError("请写上跟进编号", example="确认 12")
-    followup = await db.get(Followup, int(arg))
+    if parse_int(arg, high=10**12) is None:
+        raise UserError("请写上跟进编号（数字）", example="确认 12")
+    followup_id = parse_id(arg)  # digits past any id: simply not one of theirs
+    followup = await db.get(Followup, followup_id) if followup_id is not None else None
     if followup is None or followup.author_id != cmd.user.id:
         raise UserError(f"没有你的跟进记录 {arg}", example="确认 12")
     followup.extraction = {**(followup.extraction or {}), "confirmed": True}

@@ -1,7 +1,7 @@
 """voice recordings kept with their follow-ups (#20)
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
