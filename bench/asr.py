@@ -3,6 +3,8 @@
 Every configuration runs in a fresh process on the same audio (so its peak RSS is its own):
     python bench/asr.py                      # English (espeak-ng), 10/30/60 s
     python bench/asr.py --audio zh           # the Mandarin dev clips, joined
+    python bench/asr.py --short-notes        # the production path on 3/5/10/30 s of Mandarin,
+                                             # short encoder window against Whisper's 30 s
 Prints a table, then one JSON line.
 """
 
@@ -25,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.asr.audio import SAMPLE_RATE, decode_to_pcm16k  # noqa: E402
-from bot.asr.decoding import EngineSpec, beam_for, load_engine  # noqa: E402
+from bot.asr.decoding import GREEDY_OVER_S, EngineSpec, beam_for, load_engine  # noqa: E402
 from bot.asr.model_files import default_cache_dir, ensure_bundled_model  # noqa: E402
 from bot.asr.prompt import build_prompt, to_simplified  # noqa: E402
 
@@ -117,13 +119,14 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
     language = "en" if args.audio == "en" else "zh"
     prompt = "" if args.audio == "en" else build_prompt(mandarin_names(), ())
     started = time.monotonic()
-    spec = EngineSpec(  # the beam asked for at every length: no switch to greedy on long clips
+    spec = EngineSpec(  # the beam asked for at every length, unless --policy (production's)
         args.engine,
         model,
         compute_type=args.compute_type,
         beam_size=args.beam,
-        greedy_over_s=None,
+        greedy_over_s=GREEDY_OVER_S if args.policy else None,
         cpu_threads=args.threads,
+        short_windows=not args.full_window,
     )
     engine = load_engine(spec)
     load_s = time.monotonic() - started
@@ -142,6 +145,8 @@ def run_one(args: argparse.Namespace) -> dict[str, Any]:
         "engine": args.engine,
         "compute_type": args.compute_type,
         "beam": args.beam,
+        "window": "30 s" if args.full_window else "short",
+        "policy": bool(args.policy),
         "audio_s": args.seconds,
         "transcribe_s": round(elapsed_s, 3),
         "cpu_s": round(min(cpus), 2),
@@ -189,6 +194,43 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
+def run_short_notes(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The production path (int8, beam 5 up to 15 s, greedy beyond) on short Mandarin notes,
+    with the short encoder window and with Whisper's 30 s one, lengths interleaved."""
+    results = []
+    for seconds in args.lengths:
+        for full in (False, True):
+            command = [
+                sys.executable, __file__, "--one", "--engine", "faster-whisper",
+                "--compute-type", "int8", "--beam", "5", "--seconds", str(seconds),
+                "--audio", "zh", "--threads", str(args.threads), "--policy",
+                "--cache-dir", args.cache_dir, "--repeat", str(args.repeat),
+                *(["--full-window"] if full else []),
+            ]  # fmt: skip
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row["load"] = round(os.getloadavg()[0], 2)
+            results.append(row)
+            print(
+                f"{seconds:5.0f} s  window {row['window']:5}  {row['transcribe_s']:6.2f} s  "
+                f"cpu {row['cpu_s']:6.2f} s  CER {row['error_rate']:.3f}  load {row['load']:.2f}",
+                flush=True,
+            )
+    return results
+
+
+def short_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in results:
+        key = f"{row['audio_s']:g}s_{'short' if row['window'] == 'short' else 'full'}"
+        out[key] = row["transcribe_s"]
+    if "5s_short" in out:
+        out["5s_under_0.8s"] = out["5s_short"] < 0.8
+    if "30s_short" in out:
+        out["30s_under_3s"] = out["30s_short"] < 3.0
+    return out
+
+
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     def find(engine: str, compute_type: str, beam: int, seconds: float) -> dict[str, Any] | None:
         for row in results:
@@ -233,7 +275,16 @@ def main() -> None:
     parser.add_argument("--compute-type", help=argparse.SUPPRESS)
     parser.add_argument("--beam", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--policy", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--full-window", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--short-notes", action="store_true", help="3/5/10/30 s notes, short vs 30 s window"
+    )
     args = parser.parse_args()
+    if args.short_notes:
+        args.audio = "zh"
+        if args.lengths == [10, 30, 60]:
+            args.lengths = [3, 5, 10, 30]
     if args.one:
         print(json.dumps(run_one(args), ensure_ascii=False))
         return
@@ -243,13 +294,14 @@ def main() -> None:
         f"audio={args.audio} threads={args.threads} cores={os.cpu_count()} "
         f"load={load_before:.2f} (best of {args.repeat}; peak RSS per fresh process)"
     )
-    results = run_all(args)
+    results = run_short_notes(args) if args.short_notes else run_all(args)
     machine = {
         "cores": os.cpu_count(),
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
     }
-    report = {"audio": args.audio, "machine": machine, "results": results, **summary(results)}
+    totals = short_summary(results) if args.short_notes else summary(results)
+    report = {"audio": args.audio, "machine": machine, "results": results, **totals}
     print(json.dumps(report, ensure_ascii=False))
 
 

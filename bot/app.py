@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.leads_http import leads_routes
+from bot.media import media_routes
 from bot.metrics import REGISTRY
 from bot.runtime import Runtime
 from bot.supervise import supervise
@@ -38,6 +39,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_routes(media_routes(runtime))
     for adapter in runtime.adapters.values():
         app.router.add_routes(adapter.routes())
     app.router.add_routes(leads_routes(runtime))
@@ -91,6 +93,10 @@ def _workers_ctx(
         wakes = {"inbox": runtime.inbox_wake, "outbox": runtime.outbox_wake}
         wakes |= {name: runtime.voice_wake for name in steps if name.startswith("voice-")}
         idle = {"metrics": METRICS_EVERY_S}
+        try:  # a restart takes back at once what this instance held when it died
+            await runtime.inbox_worker.reclaim_own()
+        except Exception:
+            log.warning("inbox_reclaim_failed", exc_info=True)
         app[WORKER_TASKS] = [
             asyncio.create_task(
                 supervise(name, step, stop, wakes.get(name), idle.get(name, 0.5)), name=name

@@ -1,4 +1,4 @@
-"""The salesbot command line: serve, workers, database, shell, demo, import/export, jobs, outbox."""
+"""The salesbot command line: serve, workers, database, shell, demo, import/export, jobs, queues."""
 
 from __future__ import annotations
 
@@ -27,10 +27,14 @@ jobs_app = typer.Typer(
     help="Scheduled jobs (watch, sop, digest), run by hand.", no_args_is_help=True
 )
 outbox_app = typer.Typer(help="Undelivered pushes: list and replay.", no_args_is_help=True)
+inbox_app = typer.Typer(
+    help="Received messages not yet handled, or given up on.", no_args_is_help=True
+)
 users_app = typer.Typer(help="User administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(users_app, name="users")
 
 T = TypeVar("T")
@@ -147,6 +151,9 @@ def shell(
         rules=rules,
         tz=settings.tz,
         extractor=extractor,
+        max_note_chars=settings.max_note_chars,
+        extract_budget_s=settings.extract_budget_s,
+        retention_days=settings.retention_days,
         public_url=settings.public_url,
     )
     raise typer.Exit(_run(_with_db(settings, lambda s: run_shell(s, ctx, user_name=as_user))))
@@ -272,6 +279,29 @@ def outbox_list(
         print(
             f"{row.id}\t{row.status}\t{row.platform}/{row.channel}\t{row.target}\t"
             f"attempts={row.attempts}\t{(row.last_error or '')[:80]}\t{text[:60]}"
+        )
+    print(f"{len(rows)} row(s)")
+
+
+@inbox_app.command("list")
+def inbox_list(
+    dead: Annotated[bool, typer.Option("--dead", help="Only messages that gave up.")] = False,
+) -> None:
+    """Received messages not handled yet (or only the dead ones), newest first."""
+    from storage import inbox
+
+    settings, _ = _config()
+
+    async def work(sessions: Any) -> list[Any]:
+        async with sessions() as db:
+            return await inbox.list_items(db, dead_only=dead)
+
+    rows = _run(_with_db(settings, work))
+    for row in rows:
+        error = " ".join((row.last_error or "").split())
+        print(
+            f"{row.id}\t{row.status}\t{row.platform}\t{row.message_key[:40]}\t"
+            f"attempts={row.attempts}\t{row.received_at.isoformat()}\t{error[:100]}"
         )
     print(f"{len(rows)} row(s)")
 

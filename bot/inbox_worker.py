@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -11,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapter import Adapter
-from bot.metrics import INBOX_DEAD, INBOX_LAG, INBOX_PENDING
+from bot.metrics import INBOX_DEAD, INBOX_DEAD_TOTAL, INBOX_LAG, INBOX_PENDING
 from bot.outbox_writer import OutboxWriter
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
@@ -41,6 +42,7 @@ class InboxWorker:
         max_attempts: int,
         lease: timedelta = inbox.LEASE,
         batch: int = 10,
+        name: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.adapters = adapters
@@ -50,7 +52,8 @@ class InboxWorker:
         self.max_attempts = max_attempts
         self.batch = batch
         self.lease = lease
-        self.name = f"{socket.gethostname()}:{id(self):x}"
+        # Stable across restarts (the instance's name), so a restart can take back its own rows.
+        self.name = name or f"{socket.gethostname()}:{id(self):x}"
         self._lanes = asyncio.Semaphore(LANES)
 
     async def step(self) -> bool:
@@ -64,6 +67,37 @@ class InboxWorker:
                 lease=self.lease,
                 platforms=[str(p) for p in self.adapters],
             )
+        if not items:
+            return False
+        heartbeat = asyncio.create_task(self._heartbeat([i.id for i in items]), name="inbox-lease")
+        try:
+            await self._work(items)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        return True
+
+    async def reclaim_own(self) -> int:
+        """At start-up: what this instance held when it died is taken again at once."""
+        async with self.sessions() as db, db.begin():
+            released = await inbox.release_own(db, worker=self.name, now=self.ctx.clock.now())
+        if released:
+            log.info("inbox_leases_reclaimed", worker=self.name, rows=released)
+        return released
+
+    async def _heartbeat(self, item_ids: list[int]) -> None:
+        """Renew the batch's lease while it is worked on, so the lease itself can be short."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.sessions() as db, db.begin():
+                    until = self.ctx.clock.now() + self.lease
+                    await inbox.extend_leases(db, item_ids, worker=self.name, until=until)
+            except Exception as err:  # the work goes on; at worst the lease runs out
+                log.warning("inbox_heartbeat_failed", error=type(err).__name__)
+
+    async def _work(self, items: list[InboxItem]) -> None:
         lanes: dict[tuple[str, str], list[tuple[InboxItem, Event]]] = {}
         voice: list[tuple[InboxItem, Event]] = []
         for item in items:
@@ -82,7 +116,6 @@ class InboxWorker:
                 raise result
         if voice:
             await self._voice_batch(voice)
-        return bool(items)
 
     async def _in_order(self, lane: list[tuple[InboxItem, Event]]) -> None:
         async with self._lanes:  # a few at once: each holds a pooled connection
@@ -150,13 +183,24 @@ class InboxWorker:
         dead = item.attempts >= self.max_attempts
         now = self.ctx.clock.now()
         retry_at = now + timedelta(seconds=min(300, 5 * 2**item.attempts))
+        # Its own transaction, with nothing from the message in it but a cleaned error text:
+        # whatever made the message fail cannot make marking it fail too.
         async with self.sessions() as db, db.begin():
             await inbox.mark_failed(db, item.id, error=repr(err), dead=dead, retry_at=retry_at)
-            if dead:  # the user hears a short apology with a reference, never a stack trace
+        if not dead:
+            return
+        INBOX_DEAD_TOTAL.labels(platform=item.platform).inc()
+        log.error("inbox_dead", attempts=item.attempts, error=type(err).__name__)
+        # The user hears a short apology with a reference, never a stack trace. It can fail for
+        # the same reason the message did (its address): then it is logged, and that is all.
+        try:
+            async with self.sessions() as db, db.begin():
                 apology = Reply(APOLOGY.format(ref=f"IN-{item.id}"))
                 await self.outbox_writer.enqueue(
                     db, [apology], now=now, event=event, source=f"inbox:{item.id}:dead"
                 )
+        except Exception as apology_err:
+            log.error("inbox_apology_failed", error=repr(apology_err)[:300])
 
     async def refresh_metrics(self) -> None:
         async with self.sessions() as db:

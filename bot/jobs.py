@@ -15,7 +15,9 @@ from handlers.card_fit import fit_outgoing
 from handlers.chat import Push, RecipientKind, message_as_text
 from handlers.context import Context
 from handlers.digest import run_digest
+from handlers.retention import purge_queues
 from handlers.sop import run_sop
+from handlers.voice_media import run_voice_purge
 from handlers.watch.scan import run_watch
 from storage.locks import try_job_lock
 from storage.models import Team, User
@@ -53,6 +55,12 @@ JOBS: dict[str, Job] = {
     "sop": Job("sop", "SOP 任务卡：补建任务、到期推送卡片、标记错过并更新健康分", run_sop),
     "digest": Job(
         "digest", "每日简报：各团队群的红色预警、逾期承诺、今日任务、流程健康度和图表", run_digest
+    ),
+    "purge": Job("purge", "清理：超过保留天数的已处理收件、已发送消息和已处理事件", purge_queues),
+    "voice_purge": Job(
+        "voice_purge",
+        "语音录音保留期满清理：超过 SALESBOT_VOICE_RETENTION_DAYS 天的录音删除，文字记录保留",
+        run_voice_purge,
     ),
 }
 

@@ -56,7 +56,13 @@ STREAM_CONNECTED = Gauge(
 )
 INBOX_DEAD = Gauge(
     "salesbot_inbox_dead",
-    "Inbox rows that failed every attempt (their sender got an apology)",
+    "Inbox rows that failed every attempt (listed by `salesbot inbox list --dead`)",
+    registry=REGISTRY,
+)
+INBOX_DEAD_TOTAL = Counter(
+    "salesbot_inbox_given_up",
+    "Inbox rows given up on after their last attempt, by this process",
+    ["platform"],
     registry=REGISTRY,
 )
 

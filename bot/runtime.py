@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -57,7 +58,11 @@ class Runtime:
             rules=rules,
             tz=settings.tz,
             extractor=extractor,
+            max_note_chars=settings.max_note_chars,
+            extract_budget_s=settings.extract_budget_s,
+            retention_days=settings.retention_days,
             public_url=settings.public_url,
+            voice_retention_days=settings.voice_retention_days,
         )
         deps = AdapterDeps(
             settings=settings, sessions=sessions, clock=clock, http=http, wake_inbox=wake.set
@@ -72,6 +77,7 @@ class Runtime:
             voice_intake=VoiceIntake(settings, wake=voice_wake),
             max_attempts=settings.inbox_max_attempts,
             lease=timedelta(seconds=settings.inbox_lease_s),
+            name=f"{settings.instance_name}@{socket.gethostname()}",
         )
         sender = OutboxSender(
             sessions,

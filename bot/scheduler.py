@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Protocol
 
 import structlog
@@ -23,6 +23,7 @@ except ImportError as err:  # pragma: no cover - a broken install
 log = structlog.get_logger()
 
 STOP_GRACE_S = 30.0  # a running job finishes its transaction before shutdown
+PURGE_AT = time(3, 30)  # local time: voice recordings past their retention are purged daily
 
 
 class JobRuntime(Protocol):
@@ -78,6 +79,23 @@ class JobScheduler:
             args=["digest"],
             id="digest",
             misfire_grace_time=6 * 3600,
+            **defaults,
+        )
+        self.scheduler.add_job(  # daily, at night in the company's timezone
+            self.run,
+            CronTrigger(hour=3, minute=30, timezone=tz),
+            args=["purge"],
+            id="purge",
+            misfire_grace_time=12 * 3600,
+            **defaults,
+        )
+        self.scheduler.add_job(
+            self.run,
+            CronTrigger(hour=PURGE_AT.hour, minute=PURGE_AT.minute, timezone=tz),
+            args=["voice_purge"],
+            id="voice_purge",
+            next_run_time=soon,
+            misfire_grace_time=24 * 3600,
             **defaults,
         )
         self.scheduler.add_job(

@@ -81,6 +81,7 @@ def transcriber_from_settings(
         beam_size=settings.asr_beam_size,
         greedy_over_s=settings.asr_greedy_over_s,
         compute_type=settings.asr_compute_type,
+        short_window=settings.asr_short_window,
         cache_dir=settings.cache_dir,
         http=http,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Mapping
@@ -13,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.adapter import Adapter, MediaError
 from bot.asr import AsrUnavailable, AudioError, Transcriber, Transcript
 from bot.asr.platform_text import from_recognition
+from bot.asr.playback import PLAYBACK_TYPE, to_playback
 from bot.metrics import ASR_SECONDS
 from bot.outbox_writer import OutboxWriter
 from config.settings import Settings
 from handlers.chat import Event, EventKind, Outgoing, Platform, Reply
 from handlers.context import Context
 from handlers.lookup import visible_candidates
-from handlers.voice import log_voice_note
+from handlers.voice import Recording, log_voice_note
 from storage import voice_jobs
 from storage.models import User
 from storage.queue_models import VoiceJob
@@ -77,6 +79,7 @@ class VoiceWorker:
         async with self.sessions() as db:
             user = await db.get(User, job.user_id) if job.user_id is not None else None
             words = await self._prompt_words(db, user)
+        audio = b""  # none with the platform's own recognition text
         try:
             if not job.media_id and (job.recognition or "").strip():
                 transcript = await from_recognition(job.recognition or "")  # text, no audio
@@ -94,7 +97,31 @@ class VoiceWorker:
             await self._reject(job, event, err.problem, str(err))
             return
         ASR_SECONDS.labels(engine=transcript.engine).observe(time.perf_counter() - started)
-        await self._answer(job, event, user, transcript)
+        recording = await self._recording(audio, job.media_format, transcript)
+        await self._answer(job, event, user, transcript, recording)
+
+    async def _recording(
+        self, audio: bytes, media_format: str | None, transcript: Transcript
+    ) -> Recording | None:
+        """What is kept with the follow-up: the audio as received (up to the size limit) and
+        an Ogg/Opus copy for browsers, transcoded once here, off the event loop."""
+        if not audio or not transcript.text or len(audio) > self.settings.voice_keep_max_bytes:
+            return None
+        playback = transcript.playback  # local engines make it in their worker process
+        if playback is None:
+            try:
+                playback = await asyncio.to_thread(
+                    to_playback, audio, fmt=media_format, max_s=self.settings.asr_max_audio_s
+                )
+            except AudioError:
+                log.warning("voice_playback_not_made", media_format=media_format)
+        return Recording(
+            audio=audio,
+            media_format=media_format,
+            playback=playback,
+            playback_type=PLAYBACK_TYPE if playback else None,
+            duration_s=transcript.duration_s,
+        )
 
     async def _prompt_words(self, db: AsyncSession, user: User | None) -> list[str]:
         """The sender's customer names and aliases and the stage names, so names come out right."""
@@ -111,7 +138,12 @@ class VoiceWorker:
         return await self.adapters[event.platform].download_media(event, max_bytes=MAX_MEDIA_BYTES)
 
     async def _answer(
-        self, job: VoiceJob, event: Event, user: User | None, transcript: Transcript
+        self,
+        job: VoiceJob,
+        event: Event,
+        user: User | None,
+        transcript: Transcript,
+        recording: Recording | None = None,
     ) -> None:
         asr = {
             "duration_s": transcript.duration_s,
@@ -133,6 +165,7 @@ class VoiceWorker:
                     transcript=transcript.text,
                     message_id=job.message_id,
                     asr=asr,
+                    recording=recording,
                 )
             await self.outbox_writer.enqueue(
                 db, outgoing, now=now, event=event, source=f"voice:{job.id}"

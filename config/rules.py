@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, time
 from enum import StrEnum
 from importlib import resources
@@ -9,7 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_RULES_NAME = "rules_default.yaml"
 
@@ -91,6 +100,21 @@ class LeadRules(Strict):
         return self
 
 
+LexiconWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=12)]
+
+
+@functools.cache
+def _shipped_lexicon() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    source = resources.files("config").joinpath(DEFAULT_RULES_NAME)
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    return tuple((group, tuple(words)) for group, words in data["lexicon"].items())
+
+
+def shipped_lexicon() -> dict[str, tuple[str, ...]]:
+    """The sales vocabulary of the shipped rules file: a rules file without `lexicon` gets it."""
+    return dict(_shipped_lexicon())
+
+
 class HolidayYear(Strict):
     """A year chinese-calendar does not know yet: the days off and the make-up workdays."""
 
@@ -126,6 +150,16 @@ class Rules(Strict):
     digest_window_days: Annotated[int, Field(gt=0)] = 30  # the digest's health figures span
     leads: LeadRules = LeadRules()
     holidays: dict[int, HolidayYear] = Field(default_factory=dict)  # years the library lacks
+    # Sales words voice transcripts are repaired against, by group (handlers/extraction/repair).
+    lexicon: dict[str, tuple[LexiconWord, ...]] = Field(default_factory=shipped_lexicon)
+
+    @field_validator("lexicon", mode="before")
+    @classmethod
+    def _over_shipped(cls, given: object) -> object:
+        """A rules file adds groups to the shipped lexicon; a group it names replaces that one."""
+        if not isinstance(given, dict):
+            return given
+        return {**shipped_lexicon(), **{k: () if v is None else v for k, v in given.items()}}
 
     @model_validator(mode="after")
     def _consistent(self) -> Rules:
@@ -151,6 +185,12 @@ class Rules(Strict):
     @property
     def stage_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.stages)
+
+    @property
+    def lexicon_words(self) -> tuple[str, ...]:
+        """Every lexicon word once, then the stage names: what a voice note is repaired against."""
+        words = [w for group in self.lexicon.values() for w in group] + list(self.stage_names)
+        return tuple(dict.fromkeys(words))
 
     @property
     def first_stage(self) -> str:

@@ -74,12 +74,22 @@ class Settings(BaseSettings):
     asr_beam_size: int = Field(default=5, ge=1, le=10)  # 1 = greedy: faster, a little less exact
     asr_greedy_over_s: float = Field(default=15.0, ge=0)  # longer notes: greedy, for latency
     asr_compute_type: Literal["int8", "int8_float32", "float32"] = "int8"
+    asr_short_window: bool = True  # encode short notes in a 10 s window instead of 30 s
+    voice_retention_days: int = Field(default=180, ge=1)  # recordings kept, then purged
+    voice_keep_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0)  # larger: not kept
+    media_secret: str | None = None  # signs /media/voice links; else derived from platform secrets
+    media_link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     cache_dir: Path | None = None  # where the bundled Whisper model is assembled
 
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str | None = None
     llm_timeout_s: float = Field(default=8.0, gt=0)
+
+    # Bounds on one message (docs/SECURITY.md): longer notes are refused unread.
+    max_note_chars: int = Field(default=2000, ge=1, le=100_000)
+    extract_budget_s: float = Field(default=10.0, gt=0)
+    retention_days: int = Field(default=30, ge=1)  # inbox, outbox, handled events
 
     # The web board (/board): where chat links point, and whether it is served at all.
     public_url: str = "http://localhost:8080"
@@ -88,10 +98,11 @@ class Settings(BaseSettings):
 
     # Operational knobs (not in the contract's list, all optional).
     callback_max_bytes: int = Field(default=256 * 1024, gt=0)
+    callback_read_timeout_s: float = Field(default=10.0, gt=0)  # the whole body, ours not nginx's
     callback_window_s: int = Field(default=300, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     inbox_max_attempts: int = Field(default=5, ge=1)
-    inbox_lease_s: float = Field(default=120.0, gt=0)  # a crashed worker's rows are retaken after
+    inbox_lease_s: float = Field(default=30.0, gt=0)  # renewed while held; a dead one runs out
     outbox_lease_s: float = Field(default=60.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     audit_retention_days: int = Field(default=180, ge=180)

@@ -22,6 +22,7 @@ from handlers.lookup import find_customer
 from handlers.money import contracts, steps
 from handlers.money.plan import parse_parts
 from handlers.money.undo_support import drop_plan_of, restore, snapshot
+from handlers.numbers import parse_int
 from handlers.stages import move_allowed, move_stage, revert_move
 from storage import audit
 from storage.models import (
@@ -308,9 +309,9 @@ def _parse_date(text: str, ctx: Context) -> date:
 
 
 def _parse_days(text: str) -> int:
-    digits = text.strip().removesuffix("天").strip()
-    if not digits.isdigit() or not 0 < int(digits) <= 365:
+    days = parse_int(text.strip().removesuffix("天"), low=1, high=365)
+    if days is None:
         raise UserError(
             f"账期应是 1–365 之间的天数，而不是「{text.strip()}」", example=SIGN_EXAMPLE
         )
-    return int(digits)
+    return days

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,7 @@ from handlers.context import Context
 from handlers.errors import UserError
 from handlers.extraction import Extraction, format_log
 from handlers.leads.touch import touch_lead
+from handlers.limits import check_note_length
 from handlers.lookup import Candidate, find_customer, pick, visible_candidates
 from handlers.stages import move_allowed, move_stage, revert_move, stages_reachable
 from handlers.summaries import one_line_summary
@@ -28,6 +31,9 @@ from storage.models import (
     UndoableChange,
     User,
 )
+from storage.voice_recordings import drop_recording
+
+log = structlog.get_logger()
 
 EXAMPLE = "跟进 启明科技 电话确认了试用安排，下周三前给反馈"
 LOW_CONFIDENCE = 0.75
@@ -65,9 +71,18 @@ async def log_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Out
 
 
 async def extract_for(ctx: Context, text: str, candidates: list[Candidate]) -> Extraction:
-    return await ctx.extractor.extract(
+    """The extractor's reading of a note, within the time budget (it runs off the event loop)."""
+    check_note_length(text, ctx.max_note_chars)
+    work = ctx.extractor.extract(
         text, now=ctx.clock.now(), tz=ctx.tz, customers=[c.ref() for c in candidates]
     )
+    try:
+        return await asyncio.wait_for(work, timeout=ctx.extract_budget_s)
+    except TimeoutError:
+        log.warning("extraction_over_budget", chars=len(text), budget_s=ctx.extract_budget_s)
+        raise UserError(
+            "这条记录太复杂，没能及时整理，没有保存。请写短一些再发", example=EXAMPLE
+        ) from None
 
 
 async def record_note(
@@ -283,6 +298,7 @@ async def _undo_followup(db: AsyncSession, ctx: Context, user: User, change: Und
         entity_id=followup.id,
         before={"customer": customer.name, "raw_text": followup.raw_text[:500]},
     )
+    await drop_recording(db, followup.id)  # a voice note's kept audio goes with it
     await db.delete(followup)
     await db.flush()
     return "，".join(parts)

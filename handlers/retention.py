@@ -1,13 +1,19 @@
-"""Retention: audit rows older than the kept window are deleted, and the window is never short."""
+"""Retention: audit rows past their (never short) window, and the work queues past theirs."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.alerting.findings import JobResult
+from handlers.context import Context
 from handlers.errors import UserError
 from storage import audit
+from storage.purge import purge_finished
+
+log = structlog.get_logger()
 
 MIN_AUDIT_KEEP_DAYS = 180
 
@@ -33,3 +39,13 @@ async def purge_audit(db: AsyncSession, *, now: datetime, keep_days: int) -> int
         note=f"kept {keep_days} days",
     )
     return deleted
+
+
+async def purge_queues(
+    db: AsyncSession, ctx: Context, *, now: datetime, dry_run: bool = False
+) -> JobResult:
+    """The daily purge job: finished inbox/outbox rows and handled events past the retention
+    window (SALESBOT_RETENTION_DAYS), and DingTalk signatures past their hour. Pending rows stay."""
+    counts = await purge_finished(db, before=now - timedelta(days=ctx.retention_days), now=now)
+    log.info("queues_purged", keep_days=ctx.retention_days, dry_run=dry_run, **counts)
+    return JobResult()

@@ -34,11 +34,13 @@ from handlers.context import Context
 from handlers.errors import AuditedRefusal, NotAllowed, NotRegistered, UserError
 from handlers.help import help_text
 from handlers.leads import chat as lead_chat
+from handlers.limits import check_note_length, cleaned
 from handlers.money import aging
 from handlers.money import steps as money_steps
 from handlers.watch import timeline
 from storage import audit
 from storage.models import ROLE_RANK, HandledEvent, Role, User
+from storage.replay import conversation_sender_matches
 
 log = structlog.get_logger()
 
@@ -212,8 +214,14 @@ ATTACHMENT_ROUTES: dict[EventKind, Handler] = {
 async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """Handle one event in the caller's transaction; the same message id twice → nothing."""
     structlog.contextvars.bind_contextvars(platform=event.platform, message_id=event.message_id)
+    event = cleaned(event)
     if await db.get(HandledEvent, (str(event.platform), event.message_id)) is not None:
         log.info("event_already_handled")
+        return []
+    if not await _sender_owns_conversation(db, event, ctx):
+        # DingTalk HTTP mode signs no body: someone else's id in a private chat is a forgery.
+        log.warning("sender_not_conversation_owner", sender=event.sender)
+        db.add(_handled(event, None, [], ctx))
         return []
     user = await find_sender(db, event)
     try:
@@ -241,16 +249,33 @@ async def dispatch(event: Event, db: AsyncSession, ctx: Context) -> list[Outgoin
                 note=err.note,
             )
         replies = [err.to_reply()]
-    db.add(
-        HandledEvent(
-            platform=str(event.platform),
-            message_id=event.message_id,
-            user_id=user.id if user else None,
-            handled_at=ctx.clock.now(),
-            replies=[message_as_text(r) for r in replies if not isinstance(r, Push)],
-        )
-    )
+    db.add(_handled(event, user, replies, ctx))
     return replies
+
+
+def _handled(
+    event: Event, user: User | None, replies: list[Outgoing], ctx: Context
+) -> HandledEvent:
+    return HandledEvent(
+        platform=str(event.platform),
+        message_id=event.message_id,
+        user_id=user.id if user else None,
+        handled_at=ctx.clock.now(),
+        replies=[message_as_text(r) for r in replies if not isinstance(r, Push)],
+    )
+
+
+async def _sender_owns_conversation(db: AsyncSession, event: Event, ctx: Context) -> bool:
+    """A private conversation has one sender: the first seen in it (DingTalk's 1:1 cid)."""
+    if event.is_group or not event.conversation_id:
+        return True
+    return await conversation_sender_matches(
+        db,
+        platform=str(event.platform),
+        conversation_id=event.conversation_id,
+        sender=event.sender,
+        now=ctx.clock.now(),
+    )
 
 
 async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context) -> list[Outgoing]:
@@ -265,6 +290,7 @@ async def _route(event: Event, user: User | None, db: AsyncSession, ctx: Context
         return await _run(ATTACHMENT_ROUTES[event.kind], Command(event, user, "", ""), db, ctx)
     if event.kind not in (EventKind.TEXT, EventKind.CARD_ACTION):
         return [Reply(UNSUPPORTED)]
+    check_note_length(event.text, ctx.max_note_chars)
     if event.media_id and event.kind == EventKind.TEXT:  # words with a picture (richText, mixed)
         await attachments.keep(db, event, user, kind="image")
     matched = match_word(event.text, ROUTES.keys(), ALIASES)

@@ -17,6 +17,7 @@ from handlers.chat import Outgoing, Reply
 from handlers.commands import Command
 from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
+from handlers.numbers import parse_id
 from handlers.permissions import Access, owns, refusal_for
 from handlers.timefmt import format_local
 from handlers.watch.low_health import find_low_health
@@ -237,7 +238,8 @@ async def _task_for(cmd: Command, db: AsyncSession, *, example: str) -> tuple[Ta
     match = _NUMBER.match(words[0]) if words else None
     if match is None:
         raise UserError("请写上任务卡编号", example=example)
-    task = await db.get(Task, int(match.group(1)))
+    task_id = parse_id(match.group(1))  # past 32 bits: no such card, not an overflow
+    task = await db.get(Task, task_id) if task_id is not None else None
     if task is None:
         raise UserError(f"没有编号为 #{match.group(1)} 的任务卡（发「任务」查看）", example=example)
     customer = await db.get_one(Customer, task.customer_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +14,24 @@ from handlers.context import Context
 from handlers.errors import UserError
 from handlers.followups import LOW_CONFIDENCE, extract_for, record_note
 from handlers.lookup import visible_candidates
+from handlers.numbers import parse_id, parse_int
+from handlers.voice_repair import repair_voice_text, repairs_record
 from storage.models import Followup, User
+from storage.voice_recordings import keep_recording
 
 CONFIRMED = "已确认 ✓"
+NOT_HEARD = "没听清，请再说一遍或直接打字"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """The audio of a voice note as received, and the same for browsers (bot/asr/playback.py)."""
+
+    audio: bytes
+    media_format: str | None
+    playback: bytes | None
+    playback_type: str | None
+    duration_s: float | None
 
 
 async def log_voice_note(
@@ -26,24 +42,28 @@ async def log_voice_note(
     transcript: str,
     message_id: str,
     asr: dict[str, Any],
+    recording: Recording | None = None,
 ) -> list[Outgoing]:
-    """Extract and store the follow-up; answer with a card to confirm or correct it."""
+    """Repair the transcript by sound, extract and store the follow-up (the repaired text as the
+    note, the transcript as heard beside it); answer with a card to confirm or correct it."""
     if not transcript.strip():
-        return [Reply("没听清这条语音（没有识别到说话内容），请再说一遍或直接打字。")]
+        return [Reply(NOT_HEARD)]
     candidates = await visible_candidates(db, user)
-    extraction = await extract_for(ctx, transcript, candidates)
+    repaired = await repair_voice_text(db, ctx, transcript, [c.ref() for c in candidates])
+    text = repaired.text
+    extraction = await extract_for(ctx, text, candidates)
     try:
         lines, followup = await record_note(
             db,
             ctx,
             user=user,
-            text=transcript,
+            text=text,
             extraction=extraction,
             customer=None,
             source="voice",
             message_id=message_id,
             transcript=transcript,
-            asr=asr,
+            asr={**asr, "repairs": repairs_record(repaired)} if repaired.changed else asr,
         )
     except UserError as err:
         if extraction.customer is None or extraction.customer.confidence < LOW_CONFIDENCE:
@@ -52,19 +72,30 @@ async def log_voice_note(
                 db,
                 ctx,
                 user,
-                text=transcript,
+                text=text,
                 message_id=message_id,
                 extraction=extraction,
                 candidates=candidates,
                 as_text=False,
                 voice=True,
             )
-        return [Reply(f"{err.problem}。我听到的是：「{transcript}」。请发：跟进 <客户> <内容>")]
+        return [Reply(f"{err.problem}。我听到的是：「{text}」。请发：跟进 <客户> <内容>")]
+    if recording is not None:
+        await keep_recording(
+            db,
+            followup,
+            audio=recording.audio,
+            media_format=recording.media_format,
+            playback=recording.playback,
+            playback_type=recording.playback_type,
+            duration_s=recording.duration_s,
+            now=ctx.clock.now(),
+        )
     title, *body, hint = lines
     card = Card(
         card_id=f"voice-{followup.id}",
         title=f"语音{title.rstrip('：')}，请确认",
-        lines=(f"原话：{transcript}", *body, hint),
+        lines=(f"原话：{text}", *body, hint),
         buttons=(
             Button(f"确认 {followup.id}", "确认"),
             Button("改", "更正", style=2),
@@ -76,9 +107,10 @@ async def log_voice_note(
 async def confirm_followup(cmd: Command, db: AsyncSession, ctx: Context) -> list[Outgoing]:
     """确认 <跟进编号>: the rep confirms the structured log of a voice note."""
     arg = cmd.rest.strip()
-    if not arg.isdigit():
-        raise UserError("请写上跟进编号", example="确认 12")
-    followup = await db.get(Followup, int(arg))
+    if parse_int(arg, high=10**12) is None:
+        raise UserError("请写上跟进编号（数字）", example="确认 12")
+    followup_id = parse_id(arg)  # digits past any id: simply not one of theirs
+    followup = await db.get(Followup, followup_id) if followup_id is not None else None
     if followup is None or followup.author_id != cmd.user.id:
         raise UserError(f"没有你的跟进记录 {arg}", example="确认 12")
     followup.extraction = {**(followup.extraction or {}), "confirmed": True}

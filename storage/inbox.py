@@ -11,6 +11,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from sqlalchemy import DateTime, String, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,12 @@ from storage import leases
 from storage.queue_models import InboxItem, ItemStatus
 from storage.upsert import dialect_name, insert_for, rowcount
 
-LEASE = timedelta(minutes=2)
+log = structlog.get_logger()
+
+# Short, because a live worker renews it (heartbeat): a dead one's rows wait at most this long.
+LEASE = timedelta(seconds=30)
+PLATFORM_CHARS = 20  # the inbox columns' sizes
+KEY_CHARS = 300
 MAX_BATCH = 200  # rows per INSERT; ~1 KB each, so one statement stays well under 1 MB
 
 # One fixed statement whatever the batch size, so asyncpg prepares it once per connection.
@@ -69,8 +75,19 @@ async def store_event(
     """
     if now.tzinfo is None:
         raise ValueError("naive datetime: use clock.now() or attach a tz")
+    check_row(platform, message_key, payload)
     row = _Row(platform, message_key, payload, now.astimezone(UTC))
     return await batcher_for(sessions).store(sessions, row)
+
+
+def check_row(platform: str, message_key: str, payload: str) -> None:
+    """ValueError for what the columns cannot hold: caught before it joins anyone's batch."""
+    if not 0 < len(platform) <= PLATFORM_CHARS:
+        raise ValueError(f"platform: 1 to {PLATFORM_CHARS} characters")
+    if not 0 < len(message_key) <= KEY_CHARS:
+        raise ValueError(f"message key: 1 to {KEY_CHARS} characters, not {len(message_key)}")
+    if "\x00" in message_key or "\x00" in payload:
+        raise ValueError("NUL character")  # PostgreSQL text cannot hold it
 
 
 class InboxBatcher:
@@ -114,10 +131,18 @@ class InboxBatcher:
         try:
             new = await _insert_retrying(sessions, list(firsts.values()))
         except Exception as err:
-            for _row, answer in batch:
-                if not answer.done():
-                    answer.set_exception(err)
-            return
+            if len(firsts) == 1:
+                for _row, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(err)
+                return
+            # One bad row must not fail its batch-mates: each on its own, to learn which.
+            log.warning("inbox_batch_failed", size=len(firsts), error=type(err).__name__)
+            new, failed = await _insert_each(sessions, list(firsts.values()))
+            for row, answer in batch:
+                if row.key in failed and not answer.done():
+                    answer.set_exception(failed[row.key])
+            batch = [(row, answer) for row, answer in batch if row.key not in failed]
         except BaseException:  # cancelled (shutdown): nobody learns an answer
             for _row, answer in batch:
                 answer.cancel()
@@ -142,6 +167,20 @@ async def _insert_retrying(
         if not err.connection_invalidated:
             raise
     return await _insert(sessions, rows)
+
+
+async def _insert_each(
+    sessions: async_sessionmaker[AsyncSession], rows: list[_Row]
+) -> tuple[set[Key], dict[Key, Exception]]:
+    """The rows one statement each: the new ones, and each failed row's own error."""
+    new: set[Key] = set()
+    failed: dict[Key, Exception] = {}
+    for row in rows:
+        try:
+            new |= await _insert_retrying(sessions, [row])
+        except Exception as err:
+            failed[row.key] = err
+    return new, failed
 
 
 async def _insert(sessions: async_sessionmaker[AsyncSession], rows: list[_Row]) -> set[Key]:
@@ -234,12 +273,60 @@ async def mark_failed(
     db: AsyncSession, item_id: int, *, error: str, dead: bool, retry_at: datetime
 ) -> None:
     """A bug while handling: retry later (the lease runs out), or give up after N attempts."""
-    values: dict[str, object] = {"last_error": error[:2000]}
+    values: dict[str, object] = {"last_error": printable(error)[:2000]}
     if dead:
         values |= {"status": ItemStatus.DEAD, "taken_until": None}
-    else:
-        values |= {"status": ItemStatus.TAKEN, "taken_until": retry_at}
+    else:  # waiting for its retry, held by no worker
+        values |= {"status": ItemStatus.TAKEN, "taken_until": retry_at, "taken_by": None}
     await db.execute(update(InboxItem).where(InboxItem.id == item_id).values(**values))
+
+
+async def extend_leases(
+    db: AsyncSession, item_ids: list[int], *, worker: str, until: datetime
+) -> int:
+    """The heartbeat: rows this worker still holds stay its own until `until`."""
+    if not item_ids:
+        return 0
+    result = await db.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.id.in_(item_ids),
+            InboxItem.status == ItemStatus.TAKEN,
+            InboxItem.taken_by == worker,
+        )
+        .values(taken_until=until)
+    )
+    return rowcount(result)
+
+
+async def release_own(db: AsyncSession, *, worker: str, now: datetime) -> int:
+    """At start-up: rows a previous run of this same worker held (it died) are takeable now,
+    not when their lease would have run out."""
+    result = await db.execute(
+        update(InboxItem)
+        .where(
+            InboxItem.status == ItemStatus.TAKEN,
+            InboxItem.taken_by == worker,
+            InboxItem.taken_until > now,
+        )
+        .values(taken_until=now - timedelta(microseconds=1))
+    )
+    return rowcount(result)
+
+
+def printable(text: str) -> str:
+    """An error text any column takes: no NUL or other control characters (PostgreSQL)."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+async def list_items(db: AsyncSession, *, dead_only: bool, limit: int = 200) -> list[InboxItem]:
+    """Unfinished (or only dead) rows, newest first."""
+    stmt = select(InboxItem).order_by(InboxItem.id.desc()).limit(limit)
+    if dead_only:
+        stmt = stmt.where(InboxItem.status == ItemStatus.DEAD)
+    else:
+        stmt = stmt.where(InboxItem.status != ItemStatus.DONE)
+    return list((await db.execute(stmt)).scalars())
 
 
 async def pending_count(db: AsyncSession) -> int:

@@ -11,9 +11,11 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -392,3 +394,25 @@ class Attachment(Base):
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("platform", "message_id", "kind"),)
+
+
+class VoiceRecording(Base):
+    """The audio of a voice note, kept with its follow-up for playback, then purged (#20).
+
+    `audio` is what the rep sent, as received; `playback` the same transcoded once for browsers
+    (Ogg/Opus). A purge empties both and sets `purged_at`; the follow-up and its transcript stay.
+    """
+
+    __tablename__ = "voice_recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    media_format: Mapped[str | None] = mapped_column(String(20))  # as the platform named it
+    size_bytes: Mapped[int] = mapped_column(Integer)  # of the audio as received
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary)
+    playback: Mapped[bytes | None] = mapped_column(LargeBinary)
+    playback_type: Mapped[str | None] = mapped_column(String(40))  # audio/ogg
+    purged_at: Mapped[datetime | None]

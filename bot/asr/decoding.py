@@ -40,6 +40,7 @@ class EngineSpec:
     cpu_threads: int = 0  # 0: the library's default
     download_root: str | None = None
     cache_dir: str | None = None  # where the bundled model is assembled / converted
+    short_windows: bool = True  # faster-whisper: encode short notes in a 10 s window, not 30 s
 
 
 def beam_for(spec: EngineSpec, samples: int, sample_rate: int = 16_000) -> int:

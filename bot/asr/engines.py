@@ -49,6 +49,7 @@ def build_transcriber(
     beam_size: int = 5,
     greedy_over_s: float | None = GREEDY_OVER_S,
     compute_type: str = "int8",
+    short_window: bool = True,
     cache_dir: Path | None = None,
     http: aiohttp.ClientSession | None = None,
 ) -> Transcriber:
@@ -83,6 +84,7 @@ def build_transcriber(
         beam_size=beam_size,
         greedy_over_s=greedy_over_s,
         compute_type=compute_type,
+        short_window=short_window,
         cache_dir=cache_dir,
     )
     if engine == "platform":

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from faster_whisper import WhisperModel
 
+from bot.asr import short_window
 from bot.asr.decoding import (
     COMPRESSION_RATIO_THRESHOLD,
     LOG_PROB_THRESHOLD,
@@ -30,8 +31,20 @@ class FasterWhisperEngine:
             cpu_threads=spec.cpu_threads,
             download_root=spec.download_root,
         )
+        self.short_windows = spec.short_windows and short_window.install()
 
     def recognize(
+        self,
+        pcm: npt.NDArray[np.float32],
+        *,
+        language: str | None,
+        prompt: str,
+        deadline_s: float,
+    ) -> Recognized:
+        with short_window.windowed(self.short_windows):
+            return self._recognize(pcm, language=language, prompt=prompt, deadline_s=deadline_s)
+
+    def _recognize(
         self,
         pcm: npt.NDArray[np.float32],
         *,

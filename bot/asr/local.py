@@ -72,6 +72,7 @@ class LocalTranscriber:
         compute_type: str = "int8",
         beam_size: int = 5,
         greedy_over_s: float | None = GREEDY_OVER_S,
+        short_window: bool = True,
         cache_dir: Path | None = None,
         job_timeout_s: float | None = None,
     ) -> None:
@@ -80,7 +81,7 @@ class LocalTranscriber:
         self.engine, self.model_setting, self.max_audio_s = engine, model, max_audio_s
         self.language = None if language.strip().lower() in ("", "auto") else language.strip()
         self.workers, self.compute_type, self.beam_size = max(1, workers), compute_type, beam_size
-        self.greedy_over_s = greedy_over_s
+        self.greedy_over_s, self.short_window = greedy_over_s, short_window
         self.cache_dir = cache_dir or default_cache_dir()
         self.job_timeout_s = job_timeout_s or (
             JOB_TIMEOUT_BASE_S + JOB_TIMEOUT_PER_AUDIO_S * max_audio_s
@@ -99,6 +100,7 @@ class LocalTranscriber:
             compute_type=self.compute_type,
             beam_size=self.beam_size,
             greedy_over_s=self.greedy_over_s,
+            short_windows=self.short_window,
             cpu_threads=max(1, (os.cpu_count() or 1) // self.workers),
             download_root=str(self.cache_dir / "downloads"),
             cache_dir=str(self.cache_dir),

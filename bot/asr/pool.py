@@ -10,9 +10,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+import av
+
 from bot.asr.audio import decode_to_pcm16k, duration_s
 from bot.asr.decoding import Engine, EngineSpec, Recognized, load_engine
 from bot.asr.errors import AsrUnavailable, AudioError, ModelError
+from bot.asr.hallucination import why_not_a_note
+from bot.asr.playback import pcm_to_playback
 from bot.asr.prompt import build_prompt, to_simplified
 from bot.asr.transcript import Transcript
 
@@ -78,7 +82,22 @@ def run_job(job: Job) -> JobResult:
     if job.language in NON_LATIN_LANGUAGES and _spoken_in_another_language(recognized):
         # A note in another language, forced to Chinese, comes out garbled: let Whisper detect.
         recognized = _engine.recognize(pcm, language=None, prompt=prompt, deadline_s=deadline_s)
-    text = to_simplified(recognized.text)
+    refused = why_not_a_note(
+        recognized.text, prompt=prompt, prompt_words=job.prompt_words, duration_s=seconds
+    )
+    if refused is not None:
+        # The prompt printed back, a loop, a caption: once more, unprompted, language detected.
+        recognized = _engine.recognize(pcm, language=None, prompt="", deadline_s=deadline_s)
+        refused = why_not_a_note(
+            recognized.text, prompt=prompt, prompt_words=job.prompt_words, duration_s=seconds
+        )
+    text = "" if refused is not None else to_simplified(recognized.text)
+    playback = None
+    if text:  # the browser copy of a note that will be kept: made here, at nice 10, once
+        try:
+            playback = pcm_to_playback(pcm)
+        except (av.error.FFmpegError, ValueError):
+            playback = None
     transcript = Transcript(
         text=text,
         language=recognized.language,
@@ -87,6 +106,8 @@ def run_job(job: Job) -> JobResult:
         model=job.model_label,
         timings={"decode_s": decoded - started, "transcribe_s": time.monotonic() - decoded},
         no_speech=recognized.no_speech or not text,
+        refused=refused,
+        playback=playback,
     )
     return JobResult(transcript, recognized.truncated, os.getpid())
 

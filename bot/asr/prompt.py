@@ -78,3 +78,14 @@ def build_prompt(customer_names: Sequence[str], stages: Sequence[str]) -> str:
         stage_words.pop()
         prompt = render(kept)
     return prompt
+
+
+def prompt_sentence_pieces(prompt: str, size: int = 4) -> frozenset[str]:
+    """Every `size` characters of the prompt's own sentences (销售跟进语音, 提到的客户有) that
+    are in `prompt`: a transcript holding one printed the prompt back."""
+    pieces: set[str] = set()
+    for sentence in (_LEAD, _STAGES_LEAD):
+        plain = re.sub(r"[\W_]+", "", sentence)
+        if plain and plain[:size] in prompt:
+            pieces.update(plain[i : i + size] for i in range(len(plain) - size + 1))
+    return frozenset(pieces)

@@ -14,6 +14,8 @@ class Transcript:
     model: str  # model name or directory, for the log
     timings: dict[str, float] = field(default_factory=dict)  # decode_s, transcribe_s
     no_speech: bool = False  # nothing recognisable was said (silence, noise)
+    refused: str | None = None  # not a note even decoded twice: prompt, loop, caption, rate
+    playback: bytes | None = None  # local engines: the audio as Ogg/Opus, for keeping
 
 
 class Transcriber(Protocol):

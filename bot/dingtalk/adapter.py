@@ -15,7 +15,7 @@ from bot.adapter import AdapterDeps, Delivery, MediaError
 from bot.dingtalk import cards, events
 from bot.dingtalk.callback import callback_routes, save_message
 from bot.dingtalk.client import ApiError, DingTalkClient, TooLarge
-from bot.dingtalk.delivery import Sender, robot_token
+from bot.dingtalk.delivery import Sender, is_session_webhook, robot_token
 from bot.dingtalk.stream import StreamRunner
 from handlers.chat import Event, EventKind, Platform
 from storage.models import Team, User
@@ -147,9 +147,12 @@ class DingTalkAdapter:
 
     def _remember_webhook(self, message: events.RobotMessage) -> None:
         url, expires_ms = message.session_webhook, message.session_webhook_expires_ms
-        # Only DingTalk's own host: the callback sign does not cover the body, so a replayed
-        # request must not be able to point our replies somewhere else.
-        if not url or not expires_ms or urlsplit(url).netloc != self.oapi_host:
+        # Only DingTalk's own form (host and path): the callback sign does not cover the body,
+        # so a forged request must not be able to point our replies somewhere else.
+        if not url or not expires_ms:
+            return
+        if not is_session_webhook(url, self.settings.dingtalk_oapi_base):
+            log.warning("dingtalk_session_webhook_ignored", msg_id=message.msg_id)
             return
         self._webhooks[message.msg_id] = (url, expires_ms)
         self._webhooks.move_to_end(message.msg_id)

@@ -8,13 +8,16 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
+from bot.body import BodyRefused, read_body
 from bot.dingtalk import cards
 from bot.dingtalk.events import card_message_key, parse_card_callback, parse_robot_message
-from bot.dingtalk.signing import check_callback
+from bot.dingtalk.signing import check_callback, signature_expiry
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
 from storage.inbox import store_event
+from storage.replay import claim_signature
 
 log = structlog.get_logger()
 PLATFORM = "dingtalk"
@@ -38,6 +41,7 @@ async def save_message(deps: AdapterDeps, message_key: str, payload: str) -> boo
 def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
     secret = deps.settings.dingtalk_app_secret or ""
     max_bytes = deps.settings.callback_max_bytes
+    read_timeout_s = deps.settings.callback_read_timeout_s
 
     async def receive(request: web.Request) -> web.Response:
         started = time.perf_counter()
@@ -56,17 +60,32 @@ def callback_routes(deps: AdapterDeps) -> list[web.RouteDef]:
         )
         if problem:
             return _reject(401, problem, request)
-        if request.content_length is not None and request.content_length > max_bytes:
-            return _reject(413, "too_large", request)
-        body = await request.read()
-        if len(body) > max_bytes:
-            return _reject(413, "too_large", request)
+        try:
+            body = await read_body(request, max_bytes=max_bytes, timeout_s=read_timeout_s)
+        except BodyRefused as err:
+            return _reject(err.status, err.reason, request)
         try:
             payload = body.decode("utf-8")
             message = parse_robot_message(payload)
         except ValueError as err:  # UnicodeDecodeError is a ValueError too
-            return _reject(400, "malformed", request, detail=str(err))
-        await save_message(deps, message.msg_id, payload)
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        try:
+            # The sign covers only the timestamp: one header pair signs one message, ever.
+            fresh = await claim_signature(
+                deps.sessions,
+                platform=PLATFORM,
+                signature=f"{request.headers['timestamp']}:{request.headers['sign']}",
+                message_key=message.msg_id,
+                expires_at=signature_expiry(request.headers["timestamp"]),
+            )
+            if not fresh:
+                return _reject(401, "replayed_signature", request, detail=message.msg_id[:64])
+            await save_message(deps, message.msg_id, payload)
+        except ValueError as err:  # what the inbox columns cannot hold
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            # Not acked: DingTalk may deliver it again. One line, no traceback per request.
+            return _reject(503, "store_failed", request, detail=type(err).__name__)
         # Replies go through the outbox (sessionWebhook or robot API), never in this answer.
         return web.json_response({})
 
@@ -80,19 +99,27 @@ def _card_receiver(deps: AdapterDeps) -> Callable[[web.Request], Awaitable[web.R
     """HTTP-mode card clicks: the registered URL's token (only DingTalk knows it) is the check."""
     token = cards.callback_token(deps.settings.dingtalk_app_secret or "")
     max_bytes = deps.settings.callback_max_bytes
+    read_timeout_s = deps.settings.callback_read_timeout_s
 
     async def receive_card(request: web.Request) -> web.Response:
-        if not hmac.compare_digest(request.query.get("t", ""), token):
+        # Bytes, not str: compare_digest raises on a non-ASCII str (a 500, not a 401).
+        if not hmac.compare_digest(request.query.get("t", "").encode(), token.encode()):
             return _reject(401, "bad_card_token", request)
-        body = await request.content.read(max_bytes + 1)
-        if len(body) > max_bytes:
-            return _reject(413, "too_large", request)
+        try:
+            body = await read_body(request, max_bytes=max_bytes, timeout_s=read_timeout_s)
+        except BodyRefused as err:
+            return _reject(err.status, err.reason, request)
         try:
             payload = body.decode("utf-8")
             parse_card_callback(payload)
         except ValueError as err:
-            return _reject(400, "malformed", request, detail=str(err))
-        await save_message(deps, card_message_key(payload), payload)
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        try:
+            await save_message(deps, card_message_key(payload), payload)
+        except ValueError as err:
+            return _reject(400, "malformed", request, detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            return _reject(503, "store_failed", request, detail=type(err).__name__)
         return web.json_response({})  # the card is updated through the API, from the outbox
 
     return receive_card

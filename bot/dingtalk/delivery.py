@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -26,6 +27,29 @@ CUSTOM_ROBOT_BAN = timedelta(minutes=10)
 SESSION_EXPIRED = "300001"
 TOO_FAST = "130101"
 WEBHOOK_EXPIRY_MARGIN_MS = 30_000
+
+
+SESSION_PATH = "/robot/sendBySession"  # developerpedia docs/learn/bot/message.md samples
+_SESSION_VALUE = re.compile(r"[A-Za-z0-9_.~+/=-]{1,300}")
+
+
+def is_session_webhook(url: str, oapi_base: str) -> bool:
+    """`<oapi base>/robot/sendBySession?session=<token>` exactly: scheme, host, port, path,
+    and the one query parameter. Anything else (the custom robot's /robot/send?access_token=…,
+    another host) is not a reply address DingTalk gave us."""
+    try:
+        base, parts = urlsplit(oapi_base), urlsplit(url)
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return False
+    return (
+        (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
+        and parts.path == SESSION_PATH
+        and not parts.fragment
+        and list(query) == ["session"]
+        and len(query["session"]) == 1
+        and _SESSION_VALUE.fullmatch(query["session"][0]) is not None
+    )
 
 
 def robot_token(webhook: str) -> str:
@@ -136,6 +160,8 @@ class Sender:
         except (ValueError, KeyError, TypeError) as err:
             return Dead(f"bad session_webhook target: {err!r}")
         now_ms = int(self._now().timestamp() * 1000)
+        if not is_session_webhook(url, self.oapi_base):  # rows written before the check existed
+            expires_ms = 0
         # Webhooks cannot carry images, and an expired one answers 300001: use the API then.
         if not isinstance(message, Image) and now_ms < expires_ms - WEBHOOK_EXPIRY_MARGIN_MS:
             conversation = hook.get("conversation")

@@ -5,15 +5,26 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from handlers.chat import CardAction, Event, EventKind, Platform
 
 ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 CARD_KEY_PREFIX = "card:"  # inbox keys of card clicks; robot messages use their msgId
+
+# Field bounds checked before anything is stored (docs/SECURITY.md). Ids are printable ASCII
+# without spaces; lengths leave room under the columns they end up in (message ids: 200,
+# senders: 100, outbox targets: 500).
+_ID_CHARS = r"^[\x21-\x7e]+$"
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ID_CHARS)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_ID_CHARS)]
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ID_CHARS)]
+Url = Annotated[str, StringConstraints(max_length=1000, pattern=_ID_CHARS)]
+Label = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Millis = Annotated[int, Field(ge=0, le=10**14)]
 
 
 class _Lenient(BaseModel):
@@ -27,26 +38,32 @@ class TextBody(_Lenient):
 
 
 class AtUser(_Lenient):
-    dingtalk_id: str = Field(default="", alias="dingtalkId")
-    staff_id: str | None = Field(default=None, alias="staffId")
+    dingtalk_id: Annotated[str, StringConstraints(max_length=200)] = Field(
+        default="", alias="dingtalkId"
+    )
+    staff_id: UserId | None = Field(default=None, alias="staffId")
 
 
 class RobotMessage(_Lenient):
     """The robot message JSON: an HTTP-mode body, or the `data` of a Stream frame."""
 
-    msg_id: str = Field(alias="msgId", min_length=1)
-    msgtype: str = Field(min_length=1)
-    conversation_type: str = Field(default="1", alias="conversationType")
-    conversation_id: str | None = Field(default=None, alias="conversationId")
-    sender_id: str | None = Field(default=None, alias="senderId")
-    sender_staff_id: str | None = Field(default=None, alias="senderStaffId")
-    sender_nick: str | None = Field(default=None, alias="senderNick")
-    create_at: int | None = Field(default=None, alias="createAt")
-    session_webhook: str | None = Field(default=None, alias="sessionWebhook")
-    session_webhook_expires_ms: int | None = Field(default=None, alias="sessionWebhookExpiredTime")
-    at_users: list[AtUser] = Field(default_factory=list, alias="atUsers")
+    msg_id: MessageId = Field(alias="msgId")
+    msgtype: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^\w+$")]
+    conversation_type: Literal["1", "2"] = Field(default="1", alias="conversationType")
+    conversation_id: ConversationId | None = Field(default=None, alias="conversationId")
+    sender_id: UserId | None = Field(default=None, alias="senderId")
+    sender_staff_id: UserId | None = Field(default=None, alias="senderStaffId")
+    sender_nick: Label | None = Field(default=None, alias="senderNick")
+    sender_corp_id: UserId | None = Field(default=None, alias="senderCorpId")
+    chatbot_corp_id: UserId | None = Field(default=None, alias="chatbotCorpId")
+    create_at: Millis | None = Field(default=None, alias="createAt")
+    session_webhook: Url | None = Field(default=None, alias="sessionWebhook")
+    session_webhook_expires_ms: Millis | None = Field(
+        default=None, alias="sessionWebhookExpiredTime"
+    )
+    at_users: list[AtUser] = Field(default_factory=list, alias="atUsers", max_length=100)
     is_in_at_list: bool | None = Field(default=None, alias="isInAtList")
-    robot_code: str | None = Field(default=None, alias="robotCode")
+    robot_code: UserId | None = Field(default=None, alias="robotCode")
     text: TextBody | None = None
     content: dict[str, Any] | None = None
 
@@ -63,8 +80,8 @@ class RobotMessage(_Lenient):
 class CardCallback(_Lenient):
     """An interactive card click (Stream topic /v1.0/card/instances/callback)."""
 
-    out_track_id: str = Field(alias="outTrackId", min_length=1)
-    user_id: str = Field(alias="userId", min_length=1)
+    out_track_id: MessageId = Field(alias="outTrackId")
+    user_id: UserId = Field(alias="userId")
     type: str = "actionCallback"
     content: str = "{}"  # a JSON string: {"cardPrivateData": {"actionIds": […], "params": {…}}}
 
@@ -77,6 +94,14 @@ def parse_robot_message(raw: str | bytes) -> RobotMessage:
         raise ValueError(_first_problem(err)) from None
     if not message.sender:
         raise ValueError("senderStaffId/senderId: missing")
+    if (
+        message.sender_corp_id
+        and message.chatbot_corp_id
+        and message.sender_corp_id != message.chatbot_corp_id
+        and message.sender_staff_id
+    ):
+        # A staff id only means something inside the robot's own organisation.
+        raise ValueError("senderCorpId: not the robot's organisation")
     return message
 
 

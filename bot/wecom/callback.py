@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import AdapterDeps
+from bot.body import BodyRefused, read_body
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, REJECTIONS
 from bot.wecom.crypto import CallbackCrypto, Rejected, Signed
 from bot.wecom.events import message_key, read_inbound
@@ -27,6 +28,7 @@ class CallbackRoutes:
         self._deps = deps
         self._crypto = crypto
         self._max_bytes = deps.settings.callback_max_bytes
+        self._read_timeout_s = deps.settings.callback_read_timeout_s
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(PATH, self.verify_url), web.post(PATH, self.receive)]
@@ -45,7 +47,7 @@ class CallbackRoutes:
         started = time.perf_counter()
         try:
             signed = Signed.from_query(request.query)
-            body = await read_limited(request, self._max_bytes)
+            body = await read_limited(request, self._max_bytes, self._read_timeout_s)
             xml = self._crypto.open(body, signed, now=self._deps.clock.now())
             try:
                 inbound = read_inbound(xml)
@@ -65,8 +67,11 @@ class CallbackRoutes:
                 payload=xml,
                 now=self._deps.clock.now(),
             )
-        except (SQLAlchemyError, OSError):
-            log.exception("wecom_inbox_store_failed", msg_type=inbound.msg_type)
+        except ValueError as err:  # what the inbox columns cannot hold
+            return _refuse(Rejected(400, "malformed"), detail=str(err)[:200])
+        except (SQLAlchemyError, OSError) as err:
+            # One line per request, no traceback: a database outage would otherwise flood the log.
+            log.error("wecom_inbox_store_failed", msg_type=inbound.msg_type, error=repr(err)[:300])
             REJECTIONS.labels(platform=PLATFORM, reason="store_failed").inc()
             return web.Response(status=503)  # not acked: WeCom will deliver it again
         CALLBACKS.labels(platform=PLATFORM, outcome="new" if is_new else "duplicate").inc()
@@ -75,18 +80,14 @@ class CallbackRoutes:
         return _ack(started)
 
 
-async def read_limited(request: web.Request, max_bytes: int) -> bytes:
-    """The request body, refused past max_bytes without reading the rest."""
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise Rejected(400, "oversize")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > max_bytes:
-            raise Rejected(400, "oversize")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def read_limited(request: web.Request, max_bytes: int, timeout_s: float) -> bytes:
+    """The request body, refused past max_bytes without reading the rest, or past timeout_s."""
+    try:
+        return await read_body(request, max_bytes=max_bytes, timeout_s=timeout_s)
+    except BodyRefused as err:
+        if err.status == 413:
+            raise Rejected(400, "oversize") from None
+        raise Rejected(err.status, err.reason) from None
 
 
 def _ack(started: float) -> web.Response:
@@ -94,7 +95,7 @@ def _ack(started: float) -> web.Response:
     return web.Response(text="")
 
 
-def _refuse(err: Rejected) -> web.Response:
+def _refuse(err: Rejected, *, detail: str = "") -> web.Response:
     REJECTIONS.labels(platform=PLATFORM, reason=err.reason).inc()
-    log.info("wecom_callback_rejected", reason=err.reason, status=err.status)
+    log.info("wecom_callback_rejected", reason=err.reason, status=err.status, detail=detail)
     return web.Response(status=err.status, text=err.reason)

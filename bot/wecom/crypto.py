@@ -22,6 +22,7 @@ from config.settings import ConfigError
 
 # What wechatpy lets through on garbage that still carries a valid signature (reference §3):
 # bad base64, a length not a multiple of 16, a wrong key's bytes that are not UTF-8 or too short.
+MAX_NONCE_CHARS = 64
 UNDECRYPTABLE = (binascii.Error, ValueError, struct.error, IndexError, TypeError)
 
 
@@ -112,15 +113,17 @@ class CallbackCrypto:
         )
 
     def _check(self, signed: Signed, encrypt: str, *, now: datetime) -> None:
+        if not (signed.signature.isascii() and signed.timestamp.isascii()):
+            raise Rejected(401, "bad_signature")  # compare_digest refuses non-ASCII str
+        if not signed.nonce.isascii() or len(signed.nonce) > MAX_NONCE_CHARS:
+            raise Rejected(401, "bad_signature")
         expected = sign(self._token, signed.timestamp, signed.nonce, encrypt)
-        if not hmac.compare_digest(expected, signed.signature.lower()):
+        if not hmac.compare_digest(expected.encode(), signed.signature.lower().encode()):
             raise Rejected(401, "bad_signature")
         # The signature covers the timestamp, so an old one is a replay: refuse it.
-        try:
-            sent_at = int(signed.timestamp)
-        except ValueError as err:
-            raise Rejected(401, "stale_timestamp") from err
-        if abs(now.timestamp() - sent_at) > self._window_s:
+        if not signed.timestamp.isdigit() or len(signed.timestamp) > 12:
+            raise Rejected(401, "stale_timestamp")
+        if abs(now.timestamp() - int(signed.timestamp)) > self._window_s:
             raise Rejected(401, "stale_timestamp")
 
     @staticmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,19 @@ MENU_EVENTS = frozenset(
 CARD_EVENTS = frozenset({"template_card_event", "taskcard_click", "template_card_menu_event"})
 ANSWERED_EVENTS = frozenset({"enter_agent", "click", *CARD_EVENTS, *MENU_EVENTS})
 MAX_KEY_CHARS = 200  # handlers store the message id in String(200) columns
+# Field bounds checked before anything is stored (docs/SECURITY.md). WeCom user ids are at most
+# 64 characters of letters, digits and "_-.@"; MsgId and AgentID are integers.
+FIELD_CHARS = {"Content": 4000, "FromUserName": 100, "ToUserName": 100, "EventKey": 1000}
+OTHER_FIELD_CHARS = 2000
+_ID = re.compile(r"[\x21-\x7e]{1,100}")
+FIELD_PATTERNS = {
+    "FromUserName": _ID,
+    "ToUserName": _ID,
+    "MsgId": re.compile(r"[0-9]{1,30}"),
+    "AgentID": re.compile(r"[0-9]{1,20}"),
+    "CreateTime": re.compile(r"[0-9]{1,15}"),
+    "MsgType": re.compile(r"[a-z_]{1,40}", re.IGNORECASE),
+}
 MESSAGE_KEY_FIELDS: tuple[str, ...] = ("AgentID", "FromUserName", "MsgId")
 EVENT_KEY_FIELDS: tuple[str, ...] = (
     "AgentID",
@@ -76,11 +91,37 @@ def read_inbound(xml: str) -> Inbound:
     inbound = Inbound(message, fields)
     if not inbound.msg_type or not inbound.text("FromUserName"):
         raise ValueError("WeCom message without MsgType or FromUserName")
+    check_fields(inbound)
     return inbound
+
+
+def check_fields(inbound: Inbound) -> None:
+    """Type, length and characters of every field we use; ValueError names the first bad one."""
+    for name, value in inbound.fields.items():
+        if value is None:
+            continue
+        # Nested elements (ScanCodeInfo, SendPicsInfo) are dicts: bounded like the rest. The
+        # fields we key on must be plain text (a repeated one becomes a list).
+        if not isinstance(value, str | int) and (name in FIELD_PATTERNS or name == "Content"):
+            raise ValueError(f"{name}: unexpected structure")
+        limit = FIELD_CHARS.get(name, OTHER_FIELD_CHARS)
+        if len(str(value)) > limit:
+            raise ValueError(f"{name}: longer than {limit} characters")
+    for name, pattern in FIELD_PATTERNS.items():
+        value = inbound.text(name)
+        if value and not pattern.fullmatch(value):
+            raise ValueError(f"{name}: unexpected characters")
 
 
 def message_key(inbound: Inbound) -> str:
     """The dedupe key of reference §1.5: MsgId alone collides across users, events per second."""
+    if inbound.msg_type != "event" and not inbound.text("MsgId"):
+        # Without a MsgId, two different messages would share one key and the second be
+        # dropped as a duplicate: the content and time tell them apart, and a redelivery
+        # (the same XML again) still collides.
+        content = json.dumps(sorted((k, str(v)) for k, v in inbound.fields.items()))
+        digest = hashlib.sha256(content.encode()).hexdigest()[:40]
+        return f"c|{inbound.text('AgentID')}|{inbound.text('FromUserName')}|{digest}"
     if inbound.msg_type != "event":
         prefix, names = "m", MESSAGE_KEY_FIELDS
     else:

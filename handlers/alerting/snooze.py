@@ -17,6 +17,7 @@ from handlers.context import Context
 from handlers.errors import NotAllowed, UserError
 from handlers.extraction import parse_due
 from handlers.extraction.hits import small_number
+from handlers.numbers import parse_id
 from handlers.permissions import Access, customers_where, is_manager_or_above
 from handlers.quiet import quiet_until
 from handlers.timefmt import format_local
@@ -24,6 +25,7 @@ from storage import audit
 from storage.models import Alert, AlertStatus, Customer
 
 EXAMPLE = "稍后提醒 A12 2小时"
+MAX_SNOOZE_HOURS = 24 * 30  # a month: past it, not a snooze (and no timedelta overflow)
 _CODE = re.compile(r"^A?(\d+)$", re.IGNORECASE)
 _SPAN = re.compile(
     r"^(?P<n>\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3}|半)\s*(?:个)?(?P<half>半)?\s*"
@@ -72,7 +74,7 @@ def _duration(text: str, now: datetime) -> tuple[datetime, bool] | None:
     if amount is None:
         return None
     hours = (amount + (0.5 if match["half"] else 0)) * _UNIT_HOURS[match["unit"][0]]
-    return (now + timedelta(hours=hours), True) if hours > 0 else None
+    return (now + timedelta(hours=hours), True) if 0 < hours <= MAX_SNOOZE_HOURS else None
 
 
 def _moment(
@@ -102,7 +104,8 @@ async def load_alert(
     match = _CODE.match(code.strip())
     if match is None:
         raise UserError(f"「{code}」不是预警编号", example=example)
-    alert = await db.get(Alert, int(match.group(1)))
+    alert_id = parse_id(match.group(1))  # past 32 bits: no such warning, not an overflow
+    alert = await db.get(Alert, alert_id) if alert_id is not None else None
     if alert is None:
         raise UserError(f"没有编号为 A{match.group(1)} 的预警", example=example)
     if alert.user_id == cmd.user.id:

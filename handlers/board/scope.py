@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.permissions import customers_visible_to
+from handlers.permissions import Access, customers_where, is_manager_or_above
 from storage.models import Customer, Role, Team, User
 
 
@@ -44,17 +44,17 @@ def sees_all(user: User) -> bool:
 
 
 def readable_customers(user: User) -> ColumnElement[bool]:
-    """The chat's visibility rule (handlers/permissions.py): the board only reads."""
-    return customers_visible_to(user)
+    """The chat's READ rule (handlers/permissions.py): a rep their own customers, managers and
+    directors every team's (the board only reads)."""
+    return customers_where(user, Access.READ)
 
 
 def readable_reps(user: User) -> ColumnElement[bool]:
     """A WHERE clause on User: the reps whose figures `user` may read."""
-    if sees_all(user):
+    if not user.active:
+        return User.id == -1
+    if is_manager_or_above(user):  # managers read every team, as in chat (区域经理可跨组查阅)
         return true()
-    if Role(user.role) == Role.MANAGER:
-        team = User.team_id == user.team_id if user.team_id is not None else User.id == user.id
-        return or_(User.id == user.id, User.manager_id == user.id, team)
     return User.id == user.id
 
 
@@ -79,7 +79,7 @@ async def ensure_rep_readable(db: AsyncSession, viewer: User, rep_id: int) -> Us
 
 async def ensure_team_readable(db: AsyncSession, viewer: User, team_id: int) -> Team:
     team = await db.get(Team, team_id)
-    if team is None or not (sees_all(viewer) or viewer.team_id == team_id):
+    if team is None or not (is_manager_or_above(viewer) or viewer.team_id == team_id):
         raise Forbidden(f"team {team_id}")
     return team
 
@@ -100,7 +100,7 @@ async def filter_options(db: AsyncSession, viewer: User) -> tuple[list[Team], li
         .order_by(User.team_id, User.name)
     )
     reps = list((await db.execute(reps_stmt)).scalars())
-    if sees_all(viewer):
+    if is_manager_or_above(viewer):
         teams = list((await db.execute(select(Team).order_by(Team.name))).scalars())
     elif viewer.team_id is not None:
         teams = [t for t in [await db.get(Team, viewer.team_id)] if t is not None]

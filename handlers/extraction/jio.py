@@ -23,6 +23,11 @@ def _jionlp() -> ModuleType:
         return importlib.import_module("jionlp")
 
 
+def jionlp_module() -> ModuleType:
+    """The jionlp module itself, for its dictionaries (handlers/extraction/wordfreq.py)."""
+    return _jionlp()
+
+
 @dataclass(frozen=True, slots=True)
 class JioTime:
     text: str

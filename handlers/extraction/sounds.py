@@ -20,13 +20,9 @@ def toned(ch: str) -> str:
     return str(pinyin(ch, style=Style.TONE3, heteronym=False)[0][0])
 
 
-@functools.lru_cache(maxsize=8192)
-def loose(ch: str) -> str:
-    """The toneless syllable with the confusions of southern accents and ASR merged
-    (zh/z, ch/c, sh/s, n/l, -ng/-n), so 致连 and 智联 read the same."""
-    syllable = toned(ch).rstrip("12345")
-    if not is_han(ch):
-        return syllable
+def loosen(syllable: str) -> str:
+    """A toneless syllable with the confusions of southern accents and ASR merged
+    (zh/z, ch/c, sh/s, n/l, -ng/-n: an/ang, en/eng, in/ing)."""
     for retroflex, flat in (("zh", "z"), ("ch", "c"), ("sh", "s")):
         if syllable.startswith(retroflex):
             syllable = flat + syllable[2:]
@@ -37,10 +33,35 @@ def loose(ch: str) -> str:
     return syllable
 
 
+@functools.lru_cache(maxsize=8192)
+def loose(ch: str) -> str:
+    """The toneless syllable with the confusions merged (see loosen), so 致连 and 智联 read
+    the same; any other character stands for itself."""
+    syllable = toned(ch).rstrip("12345")
+    return loosen(syllable) if is_han(ch) else syllable
+
+
+_F_AS_HU = {"huu": "hu", "huei": "hui", "huen": "hun", "huou": "hou"}
+
+
+@functools.lru_cache(maxsize=8192)
+def blurred(syllable: str) -> str:
+    """loosen, and h/f merged too (发 fa / 花 hua, 飞 fei / 灰 hui, 分 fen / 昏 hun): f becomes
+    hu. For repairing whole transcripts (handlers/extraction/repair.py)."""
+    syllable = loosen(syllable.rstrip("12345"))
+    if syllable.startswith("f"):
+        syllable = "hu" + syllable[1:]
+        for spelled, merged in _F_AS_HU.items():
+            if syllable.startswith(spelled):
+                syllable = merged + syllable[len(spelled) :]
+    return syllable
+
+
 _INITIALS = ("b", "p", "m", "f", "d", "t", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s")
 
 
-def _split(syllable: str) -> tuple[str, str]:
+def split_syllable(syllable: str) -> tuple[str, str]:
+    """(initial, final): ('h', 'ong') for hong; no initial for an, ou, yi-less finals."""
     for initial in _INITIALS:
         if syllable.startswith(initial) and len(syllable) > 1:
             return initial, syllable[1:]
@@ -53,8 +74,8 @@ def likeness(a: str, b: str) -> float:
     initial (瑞 rui / 最 zui, a common mishearing), else 0 (再 zai / 智 zi is no near miss)."""
     if a == b:
         return 1.0
-    initial_a, final_a = _split(a)
-    initial_b, final_b = _split(b)
+    initial_a, final_a = split_syllable(a)
+    initial_b, final_b = split_syllable(b)
     return 0.75 if final_a == final_b and initial_a != initial_b else 0.0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import storage.board_models
+import storage.guard_models
 import storage.models
 import storage.queue_models  # noqa: F401  (registers the tables on Base.metadata)
 from storage.base import Base

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage.models import Team
+from storage.models import Team, User
 from tests.board.conftest import Board, SignIn
 
 QIMING = "杭州启明科技有限公司"  # 王磊's, 华东一组
@@ -78,20 +78,24 @@ async def test_a_manager_sees_the_teams_customers(board: Board, sign_in: SignIn)
     assert (await client.get(f"/board/reps/{board.team.users['李娜']}")).status == 200
 
 
-async def test_a_manager_gets_403_for_another_teams_customer(board: Board, sign_in: SignIn) -> None:
-    # The chat's rule today (handlers/permissions.customers_visible_to): the own team only.
+async def test_a_manager_reads_other_teams_too(board: Board, sign_in: SignIn) -> None:
+    # The chat's READ rule (handlers/permissions.customers_where): managers read every team.
     client = await sign_in("陈静")
-    assert (await client.get(f"/board/customers/{board.team.customers[NANFANG]}")).status == 403
-
-
-async def test_a_manager_gets_403_for_another_teams_rep_and_team_filter(
-    board: Board, sign_in: SignIn
-) -> None:
-    client = await sign_in("陈静")
-    assert (await client.get(f"/board/reps/{board.team.users['张伟']}")).status == 403
+    assert (await client.get(f"/board/customers/{board.team.customers[NANFANG]}")).status == 200
+    assert (await client.get(f"/board/reps/{board.team.users['张伟']}")).status == 200
     south = await team_id(board, "华南一组")
-    assert (await client.get("/board", params={"team": south})).status == 403
-    assert (await client.get("/board/commitments", params={"team": south})).status == 403
+    assert (await client.get("/board", params={"team": south})).status == 200
+    assert (await client.get("/board/commitments", params={"team": south})).status == 200
+
+
+async def test_a_deactivated_manager_reads_nothing(board: Board, sign_in: SignIn) -> None:
+    client = await sign_in("陈静")
+    async with board.team.sessions() as db, db.begin():
+        (await db.get_one(User, board.team.users["陈静"])).active = False
+    response = await client.get(
+        f"/board/customers/{board.team.customers[QIMING]}", allow_redirects=False
+    )
+    assert response.status == 302
 
 
 async def test_a_director_sees_everything(board: Board, sign_in: SignIn) -> None:

@@ -40,7 +40,7 @@ CUSTOMER = "华东医疗器械有限公司"
 OTHER_NOTE, OTHER_CUSTOMER = "智联科技约了后天上午十点上门演示。", "杭州智联科技"  # v03
 CORRUPT = "这条语音无法解码，可能已损坏，请重新发送"
 EXPIRED = "这条语音已过期，请重新发送"
-NOT_HEARD = "没听清这条语音（没有识别到说话内容），请再说一遍或直接打字。"
+NOT_HEARD = "没听清，请再说一遍或直接打字"
 # Nothing of the server's error, the exception or the traceback may reach the rep.
 LEAKS = ("Traceback", "Error", "HTTP", "500", "CUDA", "server.py", "http://", "127.0.0.1")
 

@@ -18,6 +18,7 @@ from config.rules import Rules
 from handlers.clock import FrozenClock
 from storage.models import Followup
 from storage.queue_models import ItemStatus, VoiceJob
+from storage.voice_recordings import recording_of
 from tests.fakes.wecom import FakeWeCom
 from tests.fakes.wecom_client import WeComCallbacks
 from tests.polling import eventually
@@ -127,6 +128,15 @@ async def test_a_mandarin_voice_note_becomes_a_followup_and_a_card(
         "base (bundled)",
         "media-7001",
     )
+    # The recording is kept with it: as received, and once as Ogg/Opus for a browser.
+    async with sessions() as db:
+        recording = await recording_of(db, followup.id)
+    assert recording is not None
+    assert recording.audio == voice_clip(item["file"])
+    assert (recording.size_bytes, recording.media_format) == (len(recording.audio), "amr")
+    assert recording.playback is not None
+    assert recording.playback[:4] == b"OggS"
+    assert (recording.playback_type, recording.customer_id) == ("audio/ogg", followup.customer_id)
     # The wire: one button card to the rep, naming the customer, with 确认 / 更正.
     card = message["template_card"]
     assert (message["touser"], message["msgtype"], card["card_type"]) == (
@@ -136,7 +146,7 @@ async def test_a_mandarin_voice_note_becomes_a_followup_and_a_card(
     )
     assert card["main_title"]["title"] == f"语音已记录跟进（{expect['customer']}），请确认"
     lines = card["sub_title_text"].split("\n")
-    assert lines[:2] == [f"原话：{transcript}", f"客户：{expect['customer']}"]
+    assert lines[:2] == [f"原话：{followup.raw_text}", f"客户：{expect['customer']}"]
     assert "截止：3月6日(周五) 15:00" in lines
     assert card["button_list"] == [
         {"text": "确认", "style": 1, "key": f"确认 {followup.id}"},
@@ -180,5 +190,5 @@ async def test_an_english_voice_note_is_logged_for_acme_medical(
     card = message["template_card"]
     assert message["touser"] == REP
     assert card["main_title"]["title"] == "语音已记录跟进（Acme Medical），请确认"
-    assert card["sub_title_text"].startswith(f"原话：{transcript}\n客户：Acme Medical")
+    assert card["sub_title_text"].startswith(f"原话：{followup.raw_text}\n客户：Acme Medical")
     assert [b["key"] for b in card["button_list"]] == [f"确认 {followup.id}", "改"]

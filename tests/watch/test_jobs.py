@@ -69,7 +69,7 @@ async def test_dry_run_prints_the_lines_and_writes_and_queues_nothing(world: Wor
 
 
 async def test_every_job_has_a_name_and_a_description() -> None:
-    assert sorted(JOBS) == ["digest", "sop", "watch"]
+    assert sorted(JOBS) == ["digest", "purge", "sop", "voice_purge", "watch"]
     assert all(job.description for job in JOBS.values())
 
 

@@ -54,7 +54,8 @@ async def test_jobs_are_planned_on_their_triggers(world: World) -> None:
     scheduler = JobScheduler(_runtime(world))
     scheduler.plan()
     jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
-    assert sorted(jobs) == ["digest", "digest-catch-up", "sop", "watch"]
+    assert sorted(jobs) == ["digest", "digest-catch-up", "purge", "sop", "voice_purge", "watch"]
+    assert str(jobs["voice_purge"].trigger.timezone) == "Asia/Shanghai"
     watch, digest = jobs["watch"].trigger, jobs["digest"].trigger
     assert isinstance(watch, IntervalTrigger)
     assert watch.interval.total_seconds() == world.rules.watch_every_minutes * 60

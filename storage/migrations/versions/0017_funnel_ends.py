@@ -1,7 +1,7 @@
 """funnel ends: leads, contracts, receivables, customer contacts, team regions (#17)
 
 Revision ID: 0017
-Revises: 0018
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.base
 
 revision = "0017"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
