@@ -111,9 +111,11 @@ async def test_a_refused_answer_on_the_frame_is_pushed_to_the_chat_instead(
     gateway.refuse["aibot_respond_msg"] = 40000  # e.g. the frame's req_id is no longer valid
     async with salesbot(db_url, gateway, clock, rules):
         await gateway.wait_for(lambda: gateway.connected)
-        await gateway.push(gateway.text("wanglei", "帮助"))
+        await gateway.push(gateway.text("wanglei", "任务"))  # a one-message answer
         pushed = await gateway.wait_for(
             lambda: [s for s in gateway.sends_to("wanglei") if s.cmd == "aibot_send_msg"]
         )
-    assert [s.cmd for s in gateway.sends_to("wanglei")] == ["aibot_respond_msg", "aibot_send_msg"]
-    assert "salesbot" in content_of(pushed[0])
+    sends = gateway.sends_to("wanglei")
+    assert [s.cmd for s in sends] == ["aibot_respond_msg", "aibot_send_msg"]
+    assert "任务卡" in content_of(pushed[0])
+    assert content_of(pushed[0]) == content_of(sends[0])  # the refused answer, pushed instead
