@@ -98,7 +98,9 @@ async def _followups(db: AsyncSession, ctx: Context, customer: Customer) -> list
         day = format_local(note.created_at, ctx.tz, with_time=False)
         summary = (note.summary or note.raw_text).replace("\n", " ")[:60]
         step = f"｜下一步：{note.next_action}" if note.next_action else ""
-        if note.next_action_due_at is not None:
+        if "下一步：" in summary:  # summaries built by handlers/summaries.py carry it already
+            step = ""
+        elif step and note.next_action_due_at is not None:
             step += f"（{format_local(note.next_action_due_at, ctx.tz, with_time=False)}）"
         lines.append(f"　{day} {summary}{step}")
     head = f"最近跟进（{len(lines)}）：" if lines else "还没有跟进记录。"
